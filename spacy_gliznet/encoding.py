@@ -1,0 +1,330 @@
+"""Input encoding for GliZNet: token ids, label masks and the pass plan.
+
+This module owns the length policy and knows nothing of spaCy. A text and its
+labels become one or more *passes*; each pass is one encoder input sequence:
+
+* ``"gliznet"`` template (this project's):
+  ``[CLS] text [LAB] l1 [LAB] l2 ... [LAB] lK [SEP]``
+* ``"reference"`` template (checkpoints of the original implementation):
+  ``[CLS] text [SEP] l1 [LAB] l2 [LAB] ... lK [LAB]``
+
+Length policy: when the whole sequence does not fit in ``max_length`` tokens,
+the text is cut first (but kept at no less than half of the budget, or as much
+as the longest label leaves room for); the labels are then packed, whole and in
+order, into as many passes as needed, each pass repeating the (possibly cut)
+text. No label is ever dropped or cut. A label that cannot fit in a sequence
+even with an empty text raises :class:`LabelTooLongError`.
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+TEMPLATES = ("gliznet", "reference")
+LAB_TOKEN = "[LAB]"
+
+
+class GliZNetInputError(ValueError):
+    """Raised for texts or labels that cannot be encoded."""
+
+
+class LabelTooLongError(GliZNetInputError):
+    """Raised when one label does not fit in the model's maximum length."""
+
+
+@dataclass
+class EncodedPass:
+    """One encoder input sequence.
+
+    input_ids: token ids of the whole sequence.
+    label_index: per token, 0 for text/special tokens and k (1-based) for tokens
+        of the k-th label of this pass.
+    lab_index: per token, k at the ``[LAB]`` token that belongs to the k-th
+        label of this pass, else 0.
+    text_mask: per token, 1 for ``[CLS]`` and text tokens, else 0.
+    example: index of the input (text + labels) this pass belongs to.
+    slots: for the k-th label of this pass, its index in the input's label list.
+    """
+
+    input_ids: List[int]
+    label_index: List[int]
+    lab_index: List[int]
+    text_mask: List[int]
+    example: int
+    slots: List[int]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+@dataclass
+class EncodedInput:
+    """The encoding of one text with its labels.
+
+    n_labels: number of labels scored.
+    n_text_tokens: tokens of the full text.
+    n_text_tokens_used: tokens of the text that the passes contain.
+    passes: the encoder inputs; more than one when the labels needed it.
+    """
+
+    n_labels: int
+    n_text_tokens: int
+    n_text_tokens_used: int
+    passes: List[EncodedPass] = field(default_factory=list)
+
+    @property
+    def text_truncated(self) -> bool:
+        return self.n_text_tokens_used < self.n_text_tokens
+
+
+def validate_labels(labels: Sequence[str]) -> List[str]:
+    """Check a label list and return it as a list of strings.
+
+    Raises GliZNetInputError for non-string, empty or duplicate labels.
+    """
+    if isinstance(labels, (str, bytes)):
+        raise GliZNetInputError(
+            f"Labels must be a list of strings, not a single string: {labels!r}"
+        )
+    out = list(labels)
+    seen = set()
+    for label in out:
+        if not isinstance(label, str):
+            raise GliZNetInputError(
+                f"Every label must be a string; got {type(label).__name__}: {label!r}"
+            )
+        if not label.strip():
+            raise GliZNetInputError("Labels must not be empty or whitespace-only")
+        if label in seen:
+            raise GliZNetInputError(f"Duplicate label: {label!r}")
+        seen.add(label)
+    return out
+
+
+class GliZNetEncoder:
+    """Turns (text, labels) into encoder passes for one tokenizer.
+
+    tokenizer: a Hugging Face tokenizer that contains the ``[LAB]`` token.
+    max_length: maximum sequence length in tokens, special tokens included.
+    template: ``"gliznet"`` or ``"reference"`` (see module docstring).
+    lab_token: the label marker token.
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        max_length: int,
+        template: str = "gliznet",
+        lab_token: str = LAB_TOKEN,
+    ) -> None:
+        if template not in TEMPLATES:
+            raise ValueError(f"Unknown template {template!r}; expected one of {TEMPLATES}")
+        if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
+            raise ValueError(
+                "GliZNet needs a tokenizer with a CLS (or BOS) and a SEP (or EOS) token"
+            )
+        lab_id = tokenizer.convert_tokens_to_ids(lab_token)
+        if lab_id is None or lab_id == tokenizer.unk_token_id:
+            raise ValueError(f"The tokenizer has no {lab_token!r} token")
+        if max_length < 8:
+            raise ValueError(f"max_length must be at least 8, got {max_length}")
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.template = template
+        self.cls_id = int(tokenizer.cls_token_id)
+        self.sep_id = int(tokenizer.sep_token_id)
+        self.lab_id = int(lab_id)
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else 0)
+        self._label_cache: Dict[str, Tuple[int, ...]] = {}
+
+    # -- tokenization -----------------------------------------------------
+    def _tokenize(self, texts: List[str]) -> List[List[int]]:
+        if not texts:
+            return []
+        # split_special_tokens: a literal "[LAB]" or "[CLS]" in user text is text.
+        enc = self.tokenizer(
+            texts,
+            add_special_tokens=False,
+            split_special_tokens=True,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        return [list(ids) for ids in enc["input_ids"]]
+
+    def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
+        """Token ids of each label, cached across calls."""
+        missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
+        for lab, ids in zip(missing, self._tokenize(missing)):
+            if not ids:
+                raise GliZNetInputError(f"Label {lab!r} produced no tokens")
+            self._label_cache[lab] = tuple(ids)
+        return [self._label_cache[lab] for lab in labels]
+
+    def max_label_tokens(self) -> int:
+        """Largest number of tokens one label may have."""
+        # [CLS] + [SEP] + [LAB] + at least one text token
+        return self.max_length - 4
+
+    # -- planning ------------------------------------------------------------
+    def plan(self, n_text: int, label_lens: Sequence[int]) -> Tuple[int, List[List[int]]]:
+        """Decide how many text tokens to keep and how to split labels into passes.
+
+        n_text: number of text tokens.
+        label_lens: tokens of each label (without its [LAB] marker).
+        Returns (text tokens kept, list of passes as lists of label indices).
+        """
+        avail = self.max_length - 2  # [CLS] and [SEP]
+        blocks = [n + 1 for n in label_lens]  # each label carries one [LAB]
+        for i, n in enumerate(label_lens):
+            if n > self.max_label_tokens():
+                raise LabelTooLongError(
+                    f"Label {i} has {n} tokens; at most {self.max_label_tokens()} fit "
+                    f"in the model's maximum length of {self.max_length} tokens"
+                )
+        total = sum(blocks)
+        if n_text + total <= avail:
+            return n_text, [list(range(len(blocks)))]
+        floor = max(1, avail // 2)
+        keep = min(n_text, max(avail - total, floor))
+        longest = max(blocks) if blocks else 0
+        keep = max(min(keep, avail - longest), min(n_text, 1))
+        room = avail - keep
+        passes: List[List[int]] = []
+        current: List[int] = []
+        used = 0
+        for i, b in enumerate(blocks):
+            if current and used + b > room:
+                passes.append(current)
+                current, used = [], 0
+            current.append(i)
+            used += b
+        if current or not passes:
+            passes.append(current)
+        return keep, passes
+
+    def _build(self, text_ids: Sequence[int], labels: List[Tuple[int, ...]], example: int,
+               slots: List[int]) -> EncodedPass:
+        ids = [self.cls_id]
+        text_mask = [1]
+        ids.extend(text_ids)
+        text_mask.extend([1] * len(text_ids))
+        label_index = [0] * len(ids)
+        lab_index = [0] * len(ids)
+        reference = self.template == "reference"
+        if reference:
+            ids.append(self.sep_id)
+            text_mask.append(0)
+            label_index.append(0)
+            lab_index.append(0)
+        for k, lab in enumerate(labels, start=1):
+            if not reference:
+                ids.append(self.lab_id)
+                label_index.append(0)
+                lab_index.append(k)
+            ids.extend(lab)
+            label_index.extend([k] * len(lab))
+            lab_index.extend([0] * len(lab))
+            if reference:
+                ids.append(self.lab_id)
+                label_index.append(0)
+                lab_index.append(k)
+        if not reference:
+            ids.append(self.sep_id)
+            label_index.append(0)
+            lab_index.append(0)
+        text_mask.extend([0] * (len(ids) - len(text_mask)))
+        return EncodedPass(ids, label_index, lab_index, text_mask, example, slots)
+
+    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> List[EncodedInput]:
+        """Encode texts, each with its own label list (already validated)."""
+        if len(texts) != len(labels):
+            raise GliZNetInputError(
+                f"Got {len(texts)} texts but {len(labels)} label lists"
+            )
+        for t in texts:
+            if not isinstance(t, str):
+                raise GliZNetInputError(f"Texts must be strings; got {type(t).__name__}")
+        text_ids = self._tokenize(list(texts))
+        out = []
+        for i, (tids, labs) in enumerate(zip(text_ids, labels)):
+            if not labs:
+                raise GliZNetInputError(f"Input {i} has no labels to score")
+            lab_ids = self.label_ids(labs)
+            keep, plan = self.plan(len(tids), [len(x) for x in lab_ids])
+            enc = EncodedInput(len(labs), len(tids), keep)
+            for chunk in plan:
+                enc.passes.append(self._build(tids[:keep], [lab_ids[j] for j in chunk], i, chunk))
+            out.append(enc)
+        return out
+
+
+@dataclass
+class Batch:
+    """Padded tensors for a list of passes, plus how to merge them per input.
+
+    input_ids, attention_mask, label_index, lab_index, text_mask: (P, S) tensors.
+    pass_example: (P,) input index of each pass.
+    pass_slots: (P, Kp) label index within the input for each pass label, -1 pad.
+    n_inputs, n_labels_max: shape of the merged output.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    label_index: torch.Tensor
+    lab_index: torch.Tensor
+    text_mask: torch.Tensor
+    pass_example: torch.Tensor
+    pass_slots: torch.Tensor
+    n_inputs: int
+    n_labels_max: int
+
+    def model_kwargs(self) -> Dict[str, object]:
+        return {
+            "input_ids": self.input_ids,
+            "attention_mask": self.attention_mask,
+            "label_index": self.label_index,
+            "lab_index": self.lab_index,
+            "text_mask": self.text_mask,
+            "pass_example": self.pass_example,
+            "pass_slots": self.pass_slots,
+            "n_inputs": self.n_inputs,
+            "n_labels_max": self.n_labels_max,
+        }
+
+
+def collate(
+    passes: Sequence[EncodedPass],
+    n_inputs: int,
+    n_labels_max: int,
+    pad_id: int,
+    device: Optional[torch.device] = None,
+) -> Batch:
+    """Pad passes into a batch of tensors."""
+    if not passes:
+        raise GliZNetInputError("Nothing to encode: no passes")
+    seq = max(len(p) for p in passes)
+    kp = max(len(p.slots) for p in passes)
+    P = len(passes)
+    ids = torch.full((P, seq), pad_id, dtype=torch.long)
+    att = torch.zeros((P, seq), dtype=torch.long)
+    lidx = torch.zeros((P, seq), dtype=torch.long)
+    labidx = torch.zeros((P, seq), dtype=torch.long)
+    tmask = torch.zeros((P, seq), dtype=torch.long)
+    slots = torch.full((P, kp), -1, dtype=torch.long)
+    for i, p in enumerate(passes):
+        n = len(p)
+        ids[i, :n] = torch.tensor(p.input_ids)
+        att[i, :n] = 1
+        lidx[i, :n] = torch.tensor(p.label_index)
+        labidx[i, :n] = torch.tensor(p.lab_index)
+        tmask[i, :n] = torch.tensor(p.text_mask)
+        slots[i, : len(p.slots)] = torch.tensor(p.slots)
+    example = torch.tensor([p.example for p in passes], dtype=torch.long)
+    tensors = [ids, att, lidx, labidx, tmask, example, slots]
+    if device is not None:
+        tensors = [t.to(device) for t in tensors]
+    return Batch(*tensors, n_inputs=n_inputs, n_labels_max=n_labels_max)

