@@ -1,0 +1,170 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import spacy
+from spacy.training import Example
+from thinc.api import Adam
+
+from spacy_gliznet import GliZNetInputError
+
+TRAIN = [
+    ("the team won the match", {"sports": 1.0, "food": 0.0, "music": 0.0}),
+    ("pasta cooking is good", {"sports": 0.0, "food": 1.0, "music": 0.0}),
+    ("a new song from the film", {"sports": 0.0, "food": 0.0, "music": 1.0}),
+    ("the team had pasta and a song", {"sports": 1.0, "food": 1.0, "music": 1.0}),
+    ("the goal was great", {"sports": 1.0, "food": 0.0, "music": 0.0}),
+    ("hot food and cold pasta", {"sports": 0.0, "food": 1.0, "music": 0.0}),
+]
+
+
+def make_nlp(name, **cfg):
+    nlp = spacy.blank("en")
+    config = {"model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": str(name)}}
+    config.update(cfg)
+    nlp.add_pipe("gliznet_textcat", config=config)
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def nlp(tiny_gliznet_dir):
+    return make_nlp(tiny_gliznet_dir, labels=["sports", "politics", "food"])
+
+
+def test_zero_shot_needs_no_initialize(nlp):
+    doc = nlp("the team won the match")
+    assert set(doc.cats) == {"sports", "politics", "food"}
+    assert all(0.0 <= v <= 1.0 for v in doc.cats.values())
+    assert doc._.gliznet_truncated is False
+
+
+def test_labels_per_call_and_per_doc(nlp):
+    doc = nlp("the team won", component_cfg={"gliznet_textcat": {"labels": ["red", "blue"]}})
+    assert set(doc.cats) == {"red", "blue"}
+    doc = nlp.make_doc("the team won")
+    doc._.gliznet_labels = {"animal": "cat and dog", "weather": "rain and sun"}
+    (out,) = list(nlp.pipe([doc]))
+    assert set(out.cats) == {"animal", "weather"}
+    # a description is what the model reads: same score as the raw text label
+    doc2 = nlp("the team won", component_cfg={"gliznet_textcat": {"labels": ["cat and dog", "rain and sun"]}})
+    assert out.cats["animal"] == pytest.approx(doc2.cats["cat and dog"], abs=1e-6)
+
+
+def test_single_label_mode_is_a_softmax(tiny_gliznet_dir):
+    nlp = make_nlp(tiny_gliznet_dir, labels=["sports", "food", "music"], multi_label=False)
+    assert sum(nlp("the team won").cats.values()) == pytest.approx(1.0, abs=1e-6)
+    doc = nlp("the team won", component_cfg={"gliznet_textcat": {"multi_label": True}})
+    assert sum(doc.cats.values()) != pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("batch_size,model_batch", [(1, 32), (3, 2), (100, 1)])
+def test_pipe_equals_call(tiny_gliznet_dir, batch_size, model_batch):
+    nlp = make_nlp(tiny_gliznet_dir, labels=["sports", "food", "music", "cat"])
+    nlp.get_pipe("gliznet_textcat").model.attrs["batch_size"] = model_batch
+    texts = ["the team won the match today", "pasta", "", "a new song from the film " * 5, "the cat"]
+    one = [nlp(t).cats for t in texts]
+    many = [d.cats for d in nlp.pipe(texts, batch_size=batch_size)]
+    for a, b in zip(one, many):
+        assert a.keys() == b.keys()
+        np.testing.assert_allclose(list(a.values()), [b[k] for k in a], atol=1e-5)
+
+
+def test_no_labels_is_a_clear_error(tiny_gliznet_dir):
+    nlp = make_nlp(tiny_gliznet_dir)
+    with pytest.raises(GliZNetInputError, match="no labels to score"):
+        nlp("the team won")
+
+
+def test_bad_threshold_is_refused(tiny_gliznet_dir):
+    with pytest.raises(Exception, match=r"threshold must be a number in \[0, 1\]"):
+        make_nlp(tiny_gliznet_dir, labels=["a"], threshold=1.5)
+
+
+def test_beside_sentencizer_and_transformer(tiny_gliznet_dir, tiny_bert_dir):
+    pytest.importorskip("spacy_transformers")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("transformer", config={"model": {
+        "@architectures": "spacy-transformers.TransformerModel.v3", "name": str(tiny_bert_dir),
+        "tokenizer_config": {"use_fast": True}}})
+    nlp.add_pipe("gliznet_textcat", config={
+        "model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": str(tiny_gliznet_dir)},
+        "labels": ["sports", "food"]})
+    nlp.initialize()
+    doc = nlp("The team won. Then pasta.")
+    assert len(list(doc.sents)) == 2
+    assert doc._.trf_data is not None
+    assert set(doc.cats) == {"sports", "food"}
+    alone = make_nlp(tiny_gliznet_dir, labels=["sports", "food"])("The team won. Then pasta.")
+    assert doc.cats == pytest.approx(alone.cats, abs=1e-6)
+
+
+def _examples(nlp):
+    return [Example.from_dict(nlp.make_doc(t), {"cats": c}) for t, c in TRAIN]
+
+
+def test_overfit_save_and_reload_in_fresh_process(tiny_gliznet_dir, tmp_path):
+    source = tmp_path / "source_checkpoint"
+    shutil.copytree(tiny_gliznet_dir, source)
+    nlp = make_nlp(source, shuffle_labels=True, model={
+        "@architectures": "spacy_gliznet.GliZNet.v1", "name": str(source), "dropout": 0.0})
+    examples = _examples(nlp)
+    optimizer = nlp.initialize(lambda: examples, sgd=Adam(2e-3))
+    assert nlp.get_pipe("gliznet_textcat").labels == ("sports", "food", "music")
+    for _ in range(120):
+        losses = nlp.update(examples, sgd=optimizer)
+    assert losses["gliznet_textcat"] < 1.5
+    for text, cats in TRAIN:
+        doc = nlp(text)
+        for label, gold in cats.items():
+            assert (doc.cats[label] >= 0.5) == (gold == 1.0), (text, doc.cats)
+    scores = nlp.evaluate(examples)
+    assert scores["cats_macro_f"] == 1.0 and "cats_macro_auc" in scores
+
+    expected = {t: nlp(t).cats for t, _ in TRAIN}
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(source)  # the original checkpoint is gone: loading must not need it
+    script = (
+        "import json, sys, spacy\n"
+        "nlp = spacy.load(sys.argv[1])\n"
+        "texts = json.loads(sys.argv[2])\n"
+        "print(json.dumps({t: nlp(t).cats for t in texts}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "pipeline"), json.dumps(list(expected))],
+        capture_output=True, text=True, check=True,
+        env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": ""},
+    )
+    reloaded = json.loads(out.stdout.strip().splitlines()[-1])
+    for text, cats in expected.items():
+        assert reloaded[text] == pytest.approx(cats, abs=1e-6)
+
+
+def test_load_time_overrides_beat_saved_settings(tiny_gliznet_dir, tmp_path):
+    nlp = make_nlp(tiny_gliznet_dir, labels=["sports", "food"], threshold=0.5)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    pipe.add_label("music", "a song")
+    nlp.to_disk(tmp_path / "p")
+    plain = spacy.load(tmp_path / "p").get_pipe("gliznet_textcat")
+    assert plain.labels == ("sports", "food", "music") and plain.threshold == 0.5
+    assert plain.label_descriptions["music"] == "a song"
+    over = spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {"threshold": 0.8}}})
+    assert over.get_pipe("gliznet_textcat").threshold == 0.8
+    assert over.get_pipe("gliznet_textcat").labels == ("sports", "food", "music")
+
+
+def test_update_skips_examples_without_cats(tiny_gliznet_dir):
+    nlp = make_nlp(tiny_gliznet_dir, labels=["sports"])
+    eg = Example.from_dict(nlp.make_doc("nothing"), {})
+    assert nlp.get_pipe("gliznet_textcat").update([eg]) == {"gliznet_textcat": 0.0}
+
+
+def test_negative_sampling_adds_pipe_labels(tiny_gliznet_dir):
+    nlp = make_nlp(tiny_gliznet_dir, labels=["sports", "food", "music", "cat", "dog"], negative_samples=2)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    eg = Example.from_dict(nlp.make_doc("the team"), {"cats": {"sports": 1.0}})
+    keys = [k for k, _ in pipe._training_labels(eg)]
+    assert len(keys) == 3 and "sports" in keys and len(set(keys)) == 3

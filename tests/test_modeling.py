@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+import torch
+
+from spacy_gliznet import ClassificationResult, GliZNetForSequenceClassification
+from spacy_gliznet.encoding import collate
+from spacy_gliznet.io import load_model
+
+
+def test_lab_token_added_and_embeddings_grow_only_when_needed(tiny_bert_dir, tiny_modernbert_dir):
+    from transformers import AutoTokenizer
+
+    bert_vocab = len(AutoTokenizer.from_pretrained(str(tiny_bert_dir)))
+    model, tok = load_model(tiny_bert_dir)
+    assert len(tok) == bert_vocab + 1
+    assert model.backbone.get_input_embeddings().num_embeddings == bert_vocab + 1
+    assert tok.convert_tokens_to_ids("[LAB]") == bert_vocab
+
+    model, tok = load_model(tiny_modernbert_dir)
+    # ModernBERT reserves spare rows: [LAB] fits, nothing is resized.
+    assert model.backbone.get_input_embeddings().num_embeddings == len(tok) + 15
+
+
+@pytest.mark.parametrize("fixture", ["tiny_bert_dir", "tiny_modernbert_dir"])
+def test_model_card_api(fixture, request):
+    path = request.getfixturevalue(fixture)
+    model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(path, projected_dim=8)
+    res = model.predict_example("the team won the match", ["sports", "food", "music"], tok)
+    assert isinstance(res, ClassificationResult)
+    assert [label for label, _ in res.labels] == ["sports", "food", "music"]
+    assert all(0.0 <= s <= 1.0 for _, s in res.labels)
+    soft = model.predict_example("the team won", ["sports", "food"], activation="softmax")
+    assert sum(s for _, s in soft.labels) == pytest.approx(1.0, abs=1e-6)
+    batch = model.predict_batch(["the team won the match", "pasta"], [["sports", "food", "music"], ["food"]])
+    assert batch[0].as_dict() == pytest.approx(res.as_dict(), abs=1e-6)  # same scores in a batch
+    with pytest.raises(ValueError, match="activation"):
+        model.predict_example("x", ["a"], activation="relu")
+
+
+def test_save_and_load_round_trip(tiny_gliznet_dir, tmp_path):
+    model, tok = load_model(tiny_gliznet_dir)
+    before = model.predict_example("the cat and the dog", ["cat", "dog", "red"]).labels
+    model.save_pretrained(tmp_path / "m")
+    assert {p.name for p in (tmp_path / "m").iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json"}
+    again = GliZNetForSequenceClassification.from_pretrained(tmp_path / "m")
+    after = again.predict_example("the cat and the dog", ["cat", "dog", "red"]).labels
+    assert dict(after) == pytest.approx(dict(before), abs=1e-7)
+
+
+def test_fp16_checkpoint_loads_as_float32(tiny_gliznet_dir, tmp_path):
+    model, _ = load_model(tiny_gliznet_dir)
+    model.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    half, _ = load_model(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in half.parameters())
+    a = model.predict_example("the team won", ["sports", "food"]).labels
+    b = half.predict_example("the team won", ["sports", "food"]).labels
+    assert [x[1] for x in a] == pytest.approx([x[1] for x in b], abs=2e-2)
+
+
+def test_scalars_have_shape_one(tiny_gliznet_dir):
+    model, _ = load_model(tiny_gliznet_dir)
+    assert model.logit_scale.shape == (1,) and model.bce_scale.shape == (1,)
+
+
+def test_identity_projectors_give_backbone_cosine(tiny_bert_dir):
+    model, tok = load_model(tiny_bert_dir, text_pooling="mean", projector_init="identity",
+                            use_projection_layernorm=False, logit_scale_init=0.0)
+    enc = model.get_encoder()
+    (e,) = enc.encode(["the team won"], [["sports"]])
+    batch = collate(e.passes, 1, 1, enc.pad_id)
+    with torch.no_grad():
+        h = model.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state[0]
+        lab = h[batch.label_index[0] == 1].mean(0)
+        txt = h[batch.text_mask[0] == 1].mean(0)
+        cos = torch.nn.functional.cosine_similarity(txt, lab, dim=0)
+    model.eval()
+    logit = model.predict_encoded([e])[0][0]
+    assert logit == pytest.approx(cos.item(), abs=1e-5)
+
+
+def test_multi_pass_merge_matches_training_forward(tiny_gliznet_dir):
+    model, _ = load_model(tiny_gliznet_dir, max_length=16)
+    enc = model.get_encoder()
+    labels = ["red cat", "blue dog", "green sun", "cold rain", "hot food"]
+    encoded = enc.encode(["the team won the match today"], [labels])
+    assert len(encoded[0].passes) > 1
+    predicted = model.predict_encoded(encoded)[0]
+    batch = collate(encoded[0].passes, 1, len(labels), enc.pad_id)
+    model.eval()
+    with torch.no_grad():
+        out = model(**batch.model_kwargs())
+    assert out.label_mask.all()
+    np.testing.assert_allclose(out.logits[0].numpy(), predicted, atol=1e-5)
+
+
+def test_compute_loss_backpropagates(tiny_gliznet_dir):
+    model, _ = load_model(tiny_gliznet_dir)
+    enc = model.get_encoder()
+    encoded = enc.encode(["the team won", "pasta"], [["sports", "food"], ["food", "music", "cat"]])
+    passes = [p for e in encoded for p in e.passes]
+    batch = collate(passes, 2, 3, enc.pad_id)
+    out = model(**batch.model_kwargs())
+    targets = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    loss = model.compute_loss(out, targets, out.label_mask)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert model.text_projector[0].weight.grad is not None
