@@ -10,14 +10,25 @@ which is this project's model with ``template="reference"``.
 
 Only that variant is supported; anything else is refused with an error that
 says what was found, never loaded partially with random heads.
+
+:func:`save_reference_checkpoint` writes a model with ``template="reference"``
+back in that layout.
 """
 
+import json
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Tuple, Union
 
 import torch
 
-from .modeling import GliZNetConfig, GliZNetForSequenceClassification, GliZNetLoadError
+from .encoding import LAB_TOKEN
+from .modeling import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    GliZNetConfig,
+    GliZNetForSequenceClassification,
+    GliZNetLoadError,
+)
 
 # config.json keys of the supported variant; values that change the
 # architecture are checked one by one below.
@@ -32,13 +43,17 @@ SUPPORTED = (
     "similarity_metric='cosine', use_lab_token_for_labels=false, Linear(+LayerNorm) "
     "projectors, a nested backbone_config"
 )
+# Prefix renames (reference name -> this project's name).
 KEY_MAP = (
     ("aggregator.text_projector.", "text_projector."),
     ("aggregator.label_projector.", "label_projector."),
-    ("aggregator.similarity_head.logit_scale", "logit_scale"),
-    ("loss_fn.bce_scale", "bce_scale"),
     ("backbone.", "backbone."),
 )
+# 0-d scalars in the reference, shape (1,) here; matched exactly.
+SCALAR_MAP = {
+    "aggregator.similarity_head.logit_scale": "logit_scale",
+    "loss_fn.bce_scale": "bce_scale",
+}
 IGNORED_PREFIXES = ("backbone.pooler.",)  # the reference keeps an unused BERT pooler
 
 
@@ -85,6 +100,11 @@ def map_reference_state(directory: Path, state: Dict[str, torch.Tensor]) -> Dict
     for key, value in state.items():
         if key.startswith(IGNORED_PREFIXES):
             continue
+        if key in SCALAR_MAP:
+            if value.numel() != 1:
+                raise _refuse(directory, f"weight {key!r} has shape {tuple(value.shape)}, not a scalar")
+            out[SCALAR_MAP[key]] = value.reshape(1)
+            continue
         for old, new in KEY_MAP:
             if key.startswith(old):
                 name = new + key[len(old):]
@@ -109,6 +129,124 @@ def load_reference(directory: Path, data: Dict[str, Any], overrides: Dict[str, A
             f"config.json says lab_token_id={lab_id} but the tokenizer maps "
             f"{config.lab_token!r} to {tokenizer.convert_tokens_to_ids(config.lab_token)}"
         )
-    model = GliZNetForSequenceClassification(config, tokenizer=tokenizer)
-    load_state(model, map_reference_state(directory, read_weights(directory)), str(directory))
+    try:
+        model = GliZNetForSequenceClassification(config, tokenizer=tokenizer)
+    except (ValueError, TypeError, KeyError) as err:
+        raise _refuse(directory, f"a config that cannot be built ({err})") from err
+    state = map_reference_state(directory, read_weights(directory))
+    own = set(model.state_dict())
+    for what, keys in (("missing weights", own - set(state)), ("unexpected weights", set(state) - own)):
+        if keys:
+            names = sorted(reference_weight_name(k) for k in keys)
+            raise _refuse(
+                directory,
+                f"{what} {names[:5]}{'...' if len(names) > 5 else ''} for "
+                f"use_projection_layernorm={config.use_projection_layernorm}, "
+                f"projected_dim={config.projected_dim} and a "
+                f"{config.backbone_config.get('model_type')!r} backbone",
+            )
+    try:
+        load_state(model, state, str(directory))
+    except GliZNetLoadError as err:
+        raise _refuse(directory, str(err)) from err
     return model, tokenizer
+
+
+def reference_weight_name(name: str) -> str:
+    """The reference's name for one of this project's weight names."""
+    for old, new in SCALAR_MAP.items():
+        if name == new:
+            return old
+    for old, new in KEY_MAP:
+        if name.startswith(new):
+            return old + name[len(new):]
+    raise ValueError(f"The original GliZNet layout has no place for weight {name!r}")
+
+
+def save_reference_checkpoint(model: GliZNetForSequenceClassification,
+                              directory: Union[str, Path], tokenizer=None) -> Path:
+    """Write ``model`` in the original implementation's checkpoint layout.
+
+    The layout can only express ``template="reference"`` with ``text_pooling="cls"``,
+    ``label_pooling="mean"``, cosine scoring and the ``[LAB]`` token; anything
+    else raises ValueError before a file is written. ``config.max_length``, if
+    set, is stored as the tokenizer's ``model_max_length`` (the reference's
+    sequence budget). The backbone config is nested with only its non-default
+    values (``to_diff_dict``); weights are written with safetensors (0-d
+    temperature and BCE scale). Returns the directory.
+    """
+    from safetensors.torch import save_file
+    import transformers
+
+    if not isinstance(model, GliZNetForSequenceClassification):
+        raise TypeError(f"Expected a GliZNetForSequenceClassification, got {type(model).__name__}")
+    cfg = model.config
+    problems = []
+    if cfg.template != "reference":
+        problems.append(f"template={cfg.template!r} (the original reads "
+                        "'[CLS] text [SEP] l1 [LAB] ... lK [LAB]', template='reference')")
+    if cfg.text_pooling != "cls":
+        problems.append(f"text_pooling={cfg.text_pooling!r} (the original uses the [CLS] vector)")
+    if cfg.label_pooling != "mean":
+        problems.append(f"label_pooling={cfg.label_pooling!r} (the original mean-pools label tokens)")
+    if cfg.lab_token != LAB_TOKEN:
+        problems.append(f"lab_token={cfg.lab_token!r} (the original uses {LAB_TOKEN!r})")
+    tokenizer = tokenizer if tokenizer is not None else model.tokenizer
+    if tokenizer is None:
+        problems.append("no tokenizer (pass one, or load the model with its tokenizer)")
+    if problems:
+        raise ValueError(
+            "This model cannot be written in the original GliZNet layout: "
+            + "; ".join(problems)
+            + f". Supported: {SUPPORTED}, text_pooling='cls', label_pooling='mean', "
+            f"template='reference', lab_token={LAB_TOKEN!r}."
+        )
+    lab_id = tokenizer.convert_tokens_to_ids(cfg.lab_token)
+    if lab_id is None or lab_id == tokenizer.unk_token_id:
+        raise ValueError(f"The tokenizer has no {cfg.lab_token!r} token")
+    state = {}
+    for name, value in model.state_dict().items():
+        key = reference_weight_name(name)
+        value = value.detach().cpu().float()
+        if key in SCALAR_MAP:
+            value = value.reshape(())
+        state[key] = value.contiguous()
+
+    backbone_config = model.backbone.config.to_diff_dict()
+    for key in ("_name_or_path", "transformers_version"):
+        backbone_config.pop(key, None)
+    backbone_config["model_type"] = model.backbone.config.model_type
+    data = {
+        "architectures": ["GliZNetForSequenceClassification"],
+        "backbone_config": backbone_config,
+        # The reference records where its backbone came from; loading never reads it.
+        "backbone_model": getattr(model.backbone.config, "_name_or_path", None) or None,
+        "bce_loss_weight": float(cfg.bce_loss_weight),
+        "dropout_rate": float(cfg.dropout),
+        "lab_token_id": int(lab_id),
+        "label_repulsion_weight": float(cfg.label_repulsion_weight),
+        "learn_temperature": bool(cfg.learn_temperature),
+        "logit_scale_init": float(cfg.logit_scale_init),
+        "model_type": "gliznet",
+        "projected_dim": int(model.text_projector[0].out_features),
+        "repulsion_threshold": float(cfg.repulsion_threshold),
+        "similarity_metric": "cosine",
+        "supcon_loss_weight": float(cfg.supcon_loss_weight),
+        "torch_dtype": "float32",
+        "transformers_version": transformers.__version__,
+        "use_lab_token_for_labels": False,
+        "use_projection_layernorm": bool(cfg.use_projection_layernorm),
+    }
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(str(directory))
+    if cfg.max_length:
+        tok_cfg_path = directory / "tokenizer_config.json"
+        tok_cfg = json.loads(tok_cfg_path.read_text(encoding="utf8"))
+        tok_cfg["model_max_length"] = int(cfg.max_length)
+        tok_cfg_path.write_text(json.dumps(tok_cfg, indent=2, ensure_ascii=False) + "\n",
+                                encoding="utf8")
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    (directory / CONFIG_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n",
+                                         encoding="utf8")
+    return directory
