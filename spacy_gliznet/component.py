@@ -21,7 +21,7 @@ from spacy.util import minibatch, registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
 
-from .encoding import GliZNetInputError, validate_labels
+from .encoding import GliZNetInputError, check_unicode, validate_labels
 from .layers import GliZNetResult
 from .losses import LossFunction, make_gliznet_loss
 from .modeling import GliZNetOutput, TruncationWarning, activate
@@ -71,21 +71,23 @@ DEFAULT_CONFIG = {
 
 
 def label_pairs(labels: Optional[LabelsArg], where: str) -> LabelPairs:
-    """Normalise a label list or a {label: description} dict to (key, text) pairs."""
+    """Normalise a label list or a {label: description} dict to (key, text) pairs,
+    raising GliZNetInputError (prefixed with ``where``) for invalid labels."""
     if labels is None:
         return []
-    if isinstance(labels, dict):
-        keys = validate_labels(list(labels.keys()))
-        texts = [labels[k] for k in keys]
-        for k, t in zip(keys, texts):
-            if not isinstance(t, str) or not t.strip():
-                raise GliZNetInputError(
-                    f"{where}: the description of label {k!r} must be a non-empty string, got {t!r}"
-                )
-        if len(set(texts)) != len(texts):
-            raise GliZNetInputError(f"{where}: two labels share one description")
-        return list(zip(keys, texts))
     try:
+        if isinstance(labels, dict):
+            keys = validate_labels(list(labels.keys()))
+            texts = [labels[k] for k in keys]
+            for k, t in zip(keys, texts):
+                if not isinstance(t, str) or not t.strip():
+                    raise GliZNetInputError(
+                        f"the description of label {k!r} must be a non-empty string, got {t!r}"
+                    )
+                check_unicode(t, f"The description of label {k!r}")
+            if len(set(texts)) != len(texts):
+                raise GliZNetInputError("two labels share one description")
+            return list(zip(keys, texts))
         keys = validate_labels(labels)
     except GliZNetInputError as err:
         raise GliZNetInputError(f"{where}: {err}") from None

@@ -78,24 +78,59 @@ class EncodedInput:
         return self.n_text_tokens_used < self.n_text_tokens
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """repr() of a text, shortened for error messages."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def check_unicode(text: str, what: str) -> None:
+    """Raise GliZNetInputError if ``text`` holds lone surrogates (not valid
+    Unicode; tokenizers fail on them deep inside)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise GliZNetInputError(
+            f"{what} is not valid Unicode: lone surrogate {text[err.start]!r} at character "
+            f"{err.start} (decode the source with errors='replace' to fix it)"
+        ) from None
+
+
 def validate_labels(labels: Sequence[str]) -> List[str]:
     """Check a label list and return it as a list of strings.
 
-    Raises GliZNetInputError for non-string, empty or duplicate labels.
+    Raises GliZNetInputError for a label list that is not an ordered sequence
+    (a single string, None, a set: a set's order changes between runs and label
+    order changes the scores), and for non-string, empty, duplicate or invalid
+    Unicode labels.
     """
     if isinstance(labels, (str, bytes)):
         raise GliZNetInputError(
             f"Labels must be a list of strings, not a single string: {labels!r}"
         )
-    out = list(labels)
+    if isinstance(labels, (set, frozenset)):
+        raise GliZNetInputError(
+            "Labels must be an ordered list, not a set: label order changes the scores "
+            "and a set's order changes between runs (use sorted(labels))"
+        )
+    try:
+        out = list(labels)
+    except TypeError:
+        raise GliZNetInputError(
+            f"Labels must be a list of strings; got {type(labels).__name__}: {labels!r}"
+        ) from None
     seen = set()
-    for label in out:
+    for i, label in enumerate(out):
         if not isinstance(label, str):
             raise GliZNetInputError(
-                f"Every label must be a string; got {type(label).__name__}: {label!r}"
+                f"Every label must be a string; label {i} is {type(label).__name__}: {label!r}"
             )
         if not label.strip():
-            raise GliZNetInputError("Labels must not be empty or whitespace-only")
+            raise GliZNetInputError(
+                f"Labels must not be empty or whitespace-only; label {i} is {label!r}"
+            )
+        check_unicode(label, f"Label {i} ({_short(label)})")
         if label in seen:
             raise GliZNetInputError(f"Duplicate label: {label!r}")
         seen.add(label)
@@ -160,7 +195,10 @@ class GliZNetEncoder:
         missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
         for lab, ids in zip(missing, self._tokenize(missing)):
             if not ids:
-                raise GliZNetInputError(f"Label {lab!r} produced no tokens")
+                raise GliZNetInputError(
+                    f"Label {_short(lab)} produced no tokens: the tokenizer drops all of its "
+                    f"characters (control, zero-width or unknown characters)"
+                )
             self._label_cache[lab] = tuple(ids)
         return [self._label_cache[lab] for lab in labels]
 
@@ -245,15 +283,23 @@ class GliZNetEncoder:
             raise GliZNetInputError(
                 f"Got {len(texts)} texts but {len(labels)} label lists"
             )
-        for t in texts:
+        for i, t in enumerate(texts):
             if not isinstance(t, str):
-                raise GliZNetInputError(f"Texts must be strings; got {type(t).__name__}")
+                raise GliZNetInputError(f"Texts must be strings; text {i} is {type(t).__name__}")
+            check_unicode(t, f"Text {i}")
         text_ids = self._tokenize(list(texts))
         out = []
         for i, (tids, labs) in enumerate(zip(text_ids, labels)):
             if not labs:
                 raise GliZNetInputError(f"Input {i} has no labels to score")
             lab_ids = self.label_ids(labs)
+            for lab, ids in zip(labs, lab_ids):
+                if len(ids) > self.max_label_tokens():
+                    raise LabelTooLongError(
+                        f"Label {_short(lab)} has {len(ids)} tokens; at most "
+                        f"{self.max_label_tokens()} fit in the model's maximum length of "
+                        f"{self.max_length} tokens. Shorten the label."
+                    )
             keep, plan = self.plan(len(tids), [len(x) for x in lab_ids])
             enc = EncodedInput(len(labs), len(tids), keep)
             for chunk in plan:

@@ -8,7 +8,10 @@ A ``name`` can be a local directory or a Hugging Face Hub id. The directory's
   (see reference.py);
 * anything else: a bare encoder backbone, to which GliZNet heads are added.
 
-Weights are read with safetensors only; nothing is unpickled.
+Weights are read with safetensors only; nothing is unpickled: a directory
+whose only weights are pickle files (``pytorch_model.bin``, ``*.pt``) is refused.
+Every problem with a directory (missing, partial, corrupted, unsupported) is
+raised as :class:`GliZNetLoadError` naming the directory and the file.
 """
 
 import json
@@ -82,13 +85,30 @@ def read_config(directory: Path) -> Dict[str, Any]:
     return data
 
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
+                   "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
+
+
+def _no_weights_error(directory: Path) -> GliZNetLoadError:
+    pickles = sorted(p.name for p in directory.iterdir()
+                     if p.is_file() and p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        return GliZNetLoadError(
+            f"{str(directory)!r} has no {WEIGHTS_NAME}, only pickle-based weights {pickles}: "
+            f"these are never loaded (unpickling can run arbitrary code). Convert them to "
+            f"safetensors in a trusted environment."
+        )
+    return GliZNetLoadError(f"{str(directory)!r} has no {WEIGHTS_NAME}")
+
+
 def read_weights(directory: Path) -> Dict[str, torch.Tensor]:
     """Read model.safetensors (never a pickle), as float32 where floating point."""
     from safetensors.torch import load_file
 
     path = directory / WEIGHTS_NAME
     if not path.is_file():
-        raise GliZNetLoadError(f"{str(directory)!r} has no {WEIGHTS_NAME}")
+        raise _no_weights_error(directory)
     try:
         state = load_file(str(path))
     except Exception as err:
@@ -96,14 +116,35 @@ def read_weights(directory: Path) -> Dict[str, torch.Tensor]:
     return {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
 
 
-def load_tokenizer(directory: Path, lab_token: str = LAB_TOKEN, add_lab: bool = False):
+def load_tokenizer(directory: Path, lab_token: str = LAB_TOKEN, add_lab: bool = False,
+                   saved: bool = False):
+    """The directory's tokenizer. ``saved``: the directory is a GliZNet checkpoint,
+    whose tokenizer was written with ``save_pretrained`` (tokenizer_config.json)."""
     from transformers import AutoTokenizer
 
+    present = [name for name in TOKENIZER_FILES if (directory / name).is_file()]
+    if not present:
+        raise GliZNetLoadError(
+            f"{str(directory)!r} has no tokenizer files (none of {list(TOKENIZER_FILES)})"
+        )
+    if saved and "tokenizer_config.json" not in present:
+        raise GliZNetLoadError(
+            f"{str(directory)!r} has no tokenizer_config.json: the checkpoint's tokenizer "
+            f"files are incomplete (found {present})"
+        )
+    if "tokenizer.json" in present:
+        try:
+            json.loads((directory / "tokenizer.json").read_text(encoding="utf8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise GliZNetLoadError(
+                f"{str(directory / 'tokenizer.json')!r} is not valid JSON: {err}"
+            ) from err
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
     except Exception as err:
         raise GliZNetLoadError(
-            f"Could not load the tokenizer files in {str(directory)!r}: {err}"
+            f"Could not load the tokenizer files in {str(directory)!r} (found {present}): "
+            f"{type(err).__name__}: {err}"
         ) from err
     if lab_token not in tokenizer.get_vocab():
         if not add_lab:
@@ -133,15 +174,27 @@ def load_state(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: s
     model.load_state_dict(state, strict=True)
 
 
+# What building a model from a bad config.json can raise (e.g. a negative
+# hidden size reaches torch as RuntimeError).
+BUILD_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RuntimeError)
+
+
 def _load_own(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]):
-    config = GliZNetConfig.from_dict({k: v for k, v in data.items()})
+    try:
+        config = GliZNetConfig.from_dict({k: v for k, v in data.items()})
+    except (GliZNetLoadError,) + BUILD_ERRORS as err:
+        raise GliZNetLoadError(f"Invalid GliZNet config in {str(directory)!r}: {err}") from err
     if "max_length" in overrides and overrides["max_length"]:
         config.max_length = int(overrides["max_length"])
-    tokenizer = load_tokenizer(directory, config.lab_token)
+    tokenizer = load_tokenizer(directory, config.lab_token, saved=True)
+    if not (directory / WEIGHTS_NAME).is_file():
+        raise _no_weights_error(directory)
     try:
         model = GliZNetForSequenceClassification(config, tokenizer=tokenizer)
-    except (ValueError, TypeError, KeyError) as err:
-        raise GliZNetLoadError(f"Invalid GliZNet config in {str(directory)!r}: {err}") from err
+    except (GliZNetLoadError,) + BUILD_ERRORS as err:
+        raise GliZNetLoadError(
+            f"Invalid GliZNet config in {str(directory)!r}: {type(err).__name__}: {err}"
+        ) from err
     load_state(model, read_weights(directory), str(directory))
     return model, tokenizer
 
@@ -149,15 +202,38 @@ def _load_own(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]):
 def _start_from_backbone(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]):
     from transformers import AutoModel
 
+    if not data.get("model_type"):
+        raise GliZNetLoadError(
+            f"{str(directory / CONFIG_NAME)!r} has no 'model_type': not a GliZNet checkpoint "
+            f"nor a Hugging Face backbone"
+        )
     lab_token = overrides.get("lab_token", LAB_TOKEN)
     tokenizer = load_tokenizer(directory, lab_token, add_lab=True)
+    if not (directory / WEIGHTS_NAME).is_file() and not (
+        directory / (WEIGHTS_NAME + ".index.json")
+    ).is_file():
+        raise _no_weights_error(directory)
+    # use_safetensors=True: transformers must never fall back to a pickle file.
+    kwargs = {"use_safetensors": True, "output_loading_info": True}
     try:
         try:
-            backbone = AutoModel.from_pretrained(str(directory), add_pooling_layer=False)
+            backbone, info = AutoModel.from_pretrained(
+                str(directory), add_pooling_layer=False, **kwargs)
         except TypeError:
-            backbone = AutoModel.from_pretrained(str(directory))
+            backbone, info = AutoModel.from_pretrained(str(directory), **kwargs)
     except Exception as err:
-        raise GliZNetLoadError(f"Could not load a backbone from {str(directory)!r}: {err}") from err
+        raise GliZNetLoadError(
+            f"Could not load a backbone from {str(directory)!r}: {type(err).__name__}: {err}"
+        ) from err
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = info.get("mismatched_keys") or []
+    if missing or mismatched:
+        raise GliZNetLoadError(
+            f"The backbone weights in {str(directory)!r} do not match its config.json: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"mismatched {[m[0] if isinstance(m, tuple) else m for m in mismatched][:5]}. "
+            f"Refusing to start from randomly initialised weights."
+        )
     # Grow the embedding matrix only if the tokenizer outgrew it (ModernBERT has spare rows).
     if len(tokenizer) > backbone.get_input_embeddings().num_embeddings:
         backbone.resize_token_embeddings(len(tokenizer))

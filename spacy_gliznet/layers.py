@@ -22,7 +22,7 @@ from torch import nn
 
 from .encoding import EncodedInput, collate
 from .io import load_model, model_from_bytes, model_to_bytes
-from .modeling import GliZNetForSequenceClassification, GliZNetOutput
+from .modeling import GliZNetForSequenceClassification, GliZNetOutput, check_batch_size
 
 GliZNetInput = Tuple[str, Sequence[str]]
 
@@ -76,6 +76,7 @@ def build_gliznet_model(
         sorted by length first).
     mixed_precision: float16 autocast on CUDA (prediction and training).
     """
+    check_batch_size(batch_size)
     head = {
         "text_pooling": text_pooling,
         "label_pooling": label_pooling,

@@ -38,6 +38,9 @@ WEIGHTS_NAME = "model.safetensors"
 TEXT_POOLING = ("cls", "mean")
 LABEL_POOLING = ("mean", "lab")
 ACTIVATIONS = ("sigmoid", "softmax")
+LABEL_ATTENTION = ("full", "isolated", "text")
+# Backbones that accept a (P, S, S) attention mask and restarted position ids.
+BLOCK_ATTENTION_BACKBONES = ("bert",)
 
 
 class GliZNetLoadError(OSError):
@@ -67,6 +70,11 @@ class GliZNetConfig:
     template: input layout, "gliznet" or "reference" (see encoding.py).
     lab_token: the label marker token.
     max_length: maximum sequence length; None for the tokenizer's/backbone's.
+    label_attention: "full" (every token attends to the whole sequence: the
+        original GliZNet), "isolated" (text tokens attend only to the text, each
+        label block only to itself, positions restart per label block: a label's
+        score no longer depends on the other labels) or "text" (like isolated,
+        but label blocks also attend to the text). Not "full" needs a BERT backbone.
     dropout: dropout on the encoder output before pooling, in training.
     supcon_loss_weight, label_repulsion_weight, repulsion_threshold,
     bce_loss_weight: the loss settings used by :meth:`compute_loss`.
@@ -85,6 +93,7 @@ class GliZNetConfig:
     lab_token: str = LAB_TOKEN
     max_length: Optional[int] = None
     dropout: float = 0.1
+    label_attention: str = "full"
     supcon_loss_weight: float = 1.0
     label_repulsion_weight: float = 0.1
     repulsion_threshold: float = 0.3
@@ -101,6 +110,10 @@ class GliZNetConfig:
             raise ValueError(f"template must be one of {TEMPLATES}, got {self.template!r}")
         if self.projector_init not in ("random", "identity"):
             raise ValueError(f"projector_init must be 'random' or 'identity', got {self.projector_init!r}")
+        if self.label_attention not in LABEL_ATTENTION:
+            raise ValueError(
+                f"label_attention must be one of {LABEL_ATTENTION}, got {self.label_attention!r}"
+            )
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -207,6 +220,45 @@ def _scatter_mean(values: torch.Tensor, index: torch.Tensor, n_labels: int) -> t
     return (sums / counts.clamp(min=1).unsqueeze(-1)).view(P, n_labels, D)
 
 
+def block_attention(attention_mask: torch.Tensor, label_index: torch.Tensor,
+                    lab_index: torch.Tensor, text_mask: torch.Tensor, see_text: bool = False
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """A (P, S, S) attention mask and (P, S) position ids that keep the text and
+    each label block apart (``label_attention`` "isolated"/"text").
+
+    Blocks: 0 for [CLS] and text tokens; k for the k-th label's tokens and its
+    [LAB] marker; other real tokens ([SEP]) attend to the text block and
+    themselves, and nobody attends to them. Positions count from 0 within each
+    block ([CLS] and the label block's first token get position 0); [SEP] takes
+    the position after the text.
+    """
+    att = attention_mask.bool()
+    block = torch.where(text_mask.bool(), torch.zeros_like(label_index), label_index + lab_index)
+    other = att & ~text_mask.bool() & (block == 0)
+    block = block.masked_fill(other | ~att, -1)
+    same = (block.unsqueeze(2) == block.unsqueeze(1)) & (block.unsqueeze(2) >= 0)
+    text_cols = (block == 0).unsqueeze(1)
+    mask = same.clone()
+    if see_text:
+        mask |= (block > 0).unsqueeze(2) & text_cols
+    # [SEP]-like tokens: attend to the text and themselves.
+    eye = torch.eye(att.shape[1], dtype=torch.bool, device=att.device).unsqueeze(0)
+    mask |= other.unsqueeze(2) & (text_cols | eye)
+    # Padding rows attend to themselves only (their outputs are never used).
+    mask |= (~att).unsqueeze(2) & eye
+    mask &= att.unsqueeze(1) | eye
+    # Positions: rank of each token within its block.
+    S = att.shape[1]
+    onehot_blocks = int(block.max().clamp(min=0)) + 1
+    b = block.clamp(min=0)
+    one = F.one_hot(b, onehot_blocks) * (block >= 0).unsqueeze(-1)
+    position_ids = ((one.cumsum(1) - 1) * one).sum(-1)
+    n_text = (block == 0).sum(1, keepdim=True)
+    position_ids = torch.where(other, n_text.expand(-1, S), position_ids)
+    position_ids = position_ids.masked_fill(~att, 0)
+    return mask.long(), position_ids.long()
+
+
 class GliZNetForSequenceClassification(nn.Module):
     """GliZNet: a text and its labels in one encoder pass, scored by cosine similarity.
 
@@ -223,6 +275,14 @@ class GliZNetForSequenceClassification(nn.Module):
         if backbone is None:
             backbone = build_backbone(build_backbone_config(config.backbone_config))
         self.backbone = backbone
+        if config.label_attention != "full":
+            backbone_type = getattr(backbone.config, "model_type", None)
+            if backbone_type not in BLOCK_ATTENTION_BACKBONES:
+                raise ValueError(
+                    f"label_attention={config.label_attention!r} needs a backbone that accepts a "
+                    f"3-d attention mask and restarted position ids ({BLOCK_ATTENTION_BACKBONES}); "
+                    f"{backbone_type!r} does not. Use label_attention='full'."
+                )
         hidden = int(backbone.config.hidden_size)
         dim = int(config.projected_dim or hidden)
         self.text_projector = Projector(hidden, dim, config.use_projection_layernorm)
@@ -261,7 +321,16 @@ class GliZNetForSequenceClassification(nn.Module):
     ) -> GliZNetOutput:
         """Score the labels of each pass; merge passes per input when
         ``pass_example``/``pass_slots`` are given (see encoding.Batch)."""
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.config.label_attention == "full":
+            hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        else:
+            mask3d, position_ids = block_attention(
+                attention_mask, label_index, lab_index, text_mask,
+                see_text=self.config.label_attention == "text",
+            )
+            hidden = self.backbone(
+                input_ids=input_ids, attention_mask=mask3d, position_ids=position_ids
+            ).last_hidden_state
         hidden = self.dropout(hidden)
         if self.config.text_pooling == "cls":
             text_vec = hidden[:, 0]
@@ -352,6 +421,9 @@ class GliZNetForSequenceClassification(nn.Module):
         Passes are sorted by length and run in batches of ``batch_size`` passes,
         so padding stays small; results do not depend on the batching.
         """
+        check_batch_size(batch_size)
+        if self.config.label_attention == "isolated":
+            return self._predict_isolated(encoded, batch_size, half_precision)
         passes = [p for enc in encoded for p in enc.passes]
         order = sorted(range(len(passes)), key=lambda i: len(passes[i]))
         out = [np.zeros(enc.n_labels, dtype=np.float32) for enc in encoded]
@@ -372,6 +444,81 @@ class GliZNetForSequenceClassification(nn.Module):
                     logits = res.logits.float().cpu().numpy()
                     for row, p in enumerate(chunk):
                         out[p.example][p.slots] = logits[row, : len(p.slots)]
+        finally:
+            self.train(was_training)
+        return out
+
+    def _encode_sequences(self, seqs: Sequence[Sequence[int]], batch_size: int,
+                          use_amp: bool) -> List[torch.Tensor]:
+        """Last hidden states of each token sequence, run alone (sorted batches)."""
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        out: List[Optional[torch.Tensor]] = [None] * len(seqs)
+        device = self.device
+        pad = self.get_encoder().pad_id if self.tokenizer is not None else 0
+        with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+            for start in range(0, len(order), max(1, batch_size)):
+                idx = order[start : start + batch_size]
+                S = max(len(seqs[i]) for i in idx)
+                ids = torch.full((len(idx), S), pad, dtype=torch.long)
+                att = torch.zeros((len(idx), S), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    ids[row, : len(seqs[i])] = torch.tensor(seqs[i])
+                    att[row, : len(seqs[i])] = 1
+                hidden = self.backbone(input_ids=ids.to(device),
+                                       attention_mask=att.to(device)).last_hidden_state.float()
+                for row, i in enumerate(idx):
+                    out[i] = hidden[row, : len(seqs[i])]
+        return out
+
+    def _predict_isolated(self, encoded: Sequence[EncodedInput], batch_size: int,
+                          half_precision: bool) -> List[np.ndarray]:
+        """label_attention="isolated": texts and labels do not see each other, so
+        each text and each distinct label is encoded once, alone (same scores as
+        the packed passes, far less compute with many labels)."""
+        out = [np.zeros(enc.n_labels, dtype=np.float32) for enc in encoded]
+        texts: List[List[int]] = []
+        label_seqs: Dict[Tuple[int, ...], int] = {}
+        label_pool: List[List[int]] = []  # per label sequence: offsets pooled
+        where: List[Tuple[int, int, int]] = []  # (input, slot, label sequence)
+        for e, enc in enumerate(encoded):
+            first = enc.passes[0]
+            texts.append([t for t, m in zip(first.input_ids, first.text_mask) if m])
+            for p in enc.passes:
+                for k, slot in enumerate(p.slots, start=1):
+                    toks = [(t, li == k) for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index)
+                            if li == k or lb == k]
+                    key = tuple(t for t, _ in toks)
+                    if key not in label_seqs:
+                        label_seqs[key] = len(label_seqs)
+                        if self.config.label_pooling == "mean":
+                            label_pool.append([j for j, (_, is_lab) in enumerate(toks) if is_lab])
+                        else:
+                            label_pool.append([j for j, (_, is_lab) in enumerate(toks) if not is_lab])
+                    where.append((e, slot, label_seqs[key]))
+        was_training = self.training
+        self.eval()
+        use_amp = half_precision and self.device.type == "cuda"
+        try:
+            with torch.inference_mode():
+                t_hidden = self._encode_sequences(texts, batch_size, use_amp)
+                text_vec = torch.stack([h.mean(0) if self.config.text_pooling == "mean" else h[0]
+                                        for h in t_hidden])
+                text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
+                l_hidden = self._encode_sequences(list(label_seqs), batch_size, use_amp)
+                if self.config.label_pooling == "mean":
+                    label_vec = torch.stack([self.label_projector(h[pool]).mean(0)
+                                             for h, pool in zip(l_hidden, label_pool)])
+                else:
+                    label_vec = self.label_projector(
+                        torch.stack([h[pool].mean(0) for h, pool in zip(l_hidden, label_pool)]))
+                label_unit = F.normalize(label_vec.float(), dim=-1)
+                scale = torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
+                if where:
+                    rows = torch.tensor([w[0] for w in where])
+                    cols = torch.tensor([w[2] for w in where])
+                    sims = (text_unit[rows] * label_unit[cols]).sum(-1) * scale
+                    for (e, slot, _), v in zip(where, sims.cpu().numpy()):
+                        out[e][slot] = v
         finally:
             self.train(was_training)
         return out
@@ -411,6 +558,11 @@ class GliZNetForSequenceClassification(nn.Module):
                       batch_size: int = 32) -> List[ClassificationResult]:
         """Score many texts; ``labels_list`` holds one label list per text, or a
         single list of strings shared by all texts."""
+        if isinstance(texts, (str, bytes)):
+            raise GliZNetInputError(
+                "predict_batch takes a list of texts, not a single string; "
+                "use predict_example for one text"
+            )
         if labels_list and all(isinstance(x, str) for x in labels_list):
             labels_list = [list(labels_list)] * len(texts)
         return self._predict(texts, labels_list, tokenizer, activation, batch_size)
@@ -462,6 +614,12 @@ class GliZNetForSequenceClassification(nn.Module):
         from .io import load_model
 
         return load_model(name_or_path, **overrides)
+
+
+def check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    return batch_size
 
 
 def resolve_max_length(config: GliZNetConfig, backbone_config, tokenizer=None) -> int:
