@@ -49,6 +49,7 @@ logit_scale_init = 2.0
 dropout = 0.1
 batch_size = 32
 mixed_precision = false
+quantize = false
 """
 
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]

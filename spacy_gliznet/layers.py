@@ -11,6 +11,9 @@ to a :class:`GliZNetResult`. It is built around Thinc's ``PyTorchWrapper_v3``:
   tokenizer files), with no network and no access to ``name``.
 """
 
+import warnings
+import weakref
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -61,6 +64,7 @@ def build_gliznet_model(
     dropout: float = 0.1,
     batch_size: int = 32,
     mixed_precision: bool = False,
+    quantize: bool = False,
 ) -> Model[List[GliZNetInput], GliZNetResult]:
     """Registered as ``spacy_gliznet.GliZNet.v1``.
 
@@ -75,6 +79,9 @@ def build_gliznet_model(
     batch_size: encoder passes per torch batch at prediction time (passes are
         sorted by length first).
     mixed_precision: float16 autocast on CUDA (prediction and training).
+    quantize: on CPU, predict with a copy of the model whose Linear layers are
+        dynamically quantized to int8 (faster, slightly different scores);
+        training and saving use the float32 model, and an update drops the copy.
     """
     check_batch_size(batch_size)
     head = {
@@ -105,6 +112,7 @@ def build_gliznet_model(
             "head": head,
             "batch_size": batch_size,
             "mixed_precision": mixed_precision,
+            "quantize": quantize,
         },
     )
 
@@ -160,12 +168,15 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
     labels = [list(x[1]) for x in X]
     encoded = encoder.encode(texts, labels)
     if not is_train:
+        if model.attrs.get("quantize") and module.device.type == "cpu":
+            module = quantized_copy(module)
         logits = module.predict_encoded(
             encoded,
             batch_size=model.attrs["batch_size"],
             half_precision=model.attrs["mixed_precision"],
         )
         return GliZNetResult(encoded, logits=logits), lambda d: []
+    _QUANTIZED.pop(module, None)  # weights are about to change
     passes = [p for enc in encoded for p in enc.passes]
     batch = collate(passes, len(encoded), max(enc.n_labels for enc in encoded), encoder.pad_id,
                     module.device)
@@ -176,6 +187,26 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
         return []
 
     return GliZNetResult(encoded, output=output), backprop
+
+
+_QUANTIZED: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
+
+
+def quantized_copy(module: GliZNetForSequenceClassification) -> GliZNetForSequenceClassification:
+    """A cached copy of ``module`` with int8 dynamic quantization of its Linear layers."""
+    if module not in _QUANTIZED:
+        tokenizer, module.tokenizer = module.tokenizer, None
+        try:
+            copy = deepcopy(module)
+        finally:
+            module.tokenizer = tokenizer
+        copy.tokenizer = tokenizer
+        copy._encoder = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's deprecation notice for quantized tensors
+            _QUANTIZED[module] = torch.ao.quantization.quantize_dynamic(
+                copy.eval(), {nn.Linear}, dtype=torch.qint8)
+    return _QUANTIZED[module]
 
 
 def _convert_inputs(model: Model, batch, is_train: bool):
