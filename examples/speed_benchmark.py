@@ -5,8 +5,9 @@ For 1, 4, 16 and 64 labels, on the same texts and the same model:
   bare      docs/s of the bare torch forward on pre-tokenized, pre-padded batches (the ceiling)
   pairwise  docs/s of one encoder pass per (text, label) pair with the same backbone
             ("[CLS] text [LAB] label [SEP]"), also pre-tokenized: the NLI-style way
-and the ratios pipe/bare and pipe/pairwise; then p50/p95 latency of a single nlp(text) and the
-peak RSS of the process.
+  int8      docs/s of nlp.pipe with the layer's `quantize = true` (dynamic int8 Linear layers)
+and the ratios pipe/bare, pipe/pairwise and int8/pipe; then p50/p95 latency of a single
+nlp(text) and the peak RSS of the process.
 
     python examples/speed_benchmark.py [--model NAME] [--docs 256] [--labels 1 4 16 64]
 
@@ -114,9 +115,13 @@ def main(argv=None) -> None:
           f"device: {module.device}; {len(texts)} texts, "
           f"{statistics.mean(len(module.get_encoder()._tokenize([t])[0]) for t in texts[:200]):.0f} "
           f"text tokens on average")
-    header = f"| labels | pipe docs/s | bare docs/s | pairwise docs/s | pipe/bare | pipe/pairwise |"
-    print(header)
-    print("|" + "---|" * 6)
+    qnlp = spacy.blank("en")
+    qpipe = qnlp.add_pipe("gliznet_textcat", config={"model": {
+        "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size,
+        "quantize": True}})
+    print("| labels | pipe docs/s | bare docs/s | pairwise docs/s | int8 pipe docs/s "
+          "| pipe/bare | pipe/pairwise | int8/pipe |")
+    print("|" + "---|" * 8)
     for k in args.labels:
         labels = all_labels[:k]
         pipe.labels = labels
@@ -125,9 +130,11 @@ def main(argv=None) -> None:
         t_bare = timed(lambda: run_forward(module, batches), args.repeat)
         pairs = pairwise_batches(module, texts, labels, args.batch_size)
         t_pair = timed(lambda: run_forward(module, pairs), 1 if k > 4 else args.repeat)
+        qpipe.labels = labels
+        t_int8 = timed(lambda: list(qnlp.pipe(texts, batch_size=256)), args.repeat)
         n = len(texts)
-        print(f"| {k} | {n / t_pipe:.1f} | {n / t_bare:.1f} | {n / t_pair:.1f} | "
-              f"{t_bare / t_pipe:.2f} | {t_pair / t_pipe:.1f} |", flush=True)
+        print(f"| {k} | {n / t_pipe:.1f} | {n / t_bare:.1f} | {n / t_pair:.1f} | {n / t_int8:.1f} | "
+              f"{t_bare / t_pipe:.2f} | {t_pair / t_pipe:.1f} | {t_pipe / t_int8:.2f} |", flush=True)
 
     pipe.labels = all_labels[:16]
     lat = []
