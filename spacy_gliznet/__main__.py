@@ -1,0 +1,98 @@
+"""``python -m spacy_gliznet benchmark|convert|init-model|export ...``"""
+
+import argparse
+import sys
+from typing import List, Optional
+
+
+def _csv(value: Optional[str]):
+    return [v for v in value.split(",") if v] if value else None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spacy_gliznet")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("benchmark", help="zero-shot macro-F1 per dataset, with the embedding baseline")
+    b.add_argument("model", nargs="?", default=None,
+                   help="GliZNet checkpoint (directory or Hub id); default: the bundled model")
+    b.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    b.add_argument("--output", default=None, help="folder for results.json/.md/.png")
+    b.add_argument("--baseline", default="sentence-transformers/all-MiniLM-L6-v2",
+                   help="backbone of the cosine-embedding baseline ('none' to skip)")
+    b.add_argument("--baseline-threshold", type=float, default=0.3,
+                   help="cosine cut-off of the baseline on multi-label sets")
+    b.add_argument("--datasets", default=None, help="comma-separated subset")
+    b.add_argument("--limit", type=int, default=0, help="rows per dataset (0: all)")
+    b.add_argument("--batch-size", type=int, default=64)
+    b.add_argument("--no-progress", action="store_true")
+
+    c = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
+    c.add_argument("input_dir")
+    c.add_argument("output")
+    c.add_argument("--to", default="spacy", choices=["spacy", "jsonl"])
+    c.add_argument("--lang", default="en")
+    c.add_argument("--datasets", default=None)
+    c.add_argument("--exclude", default=None)
+    c.add_argument("--negative-samples", type=int, default=5)
+    c.add_argument("--split", default="all", choices=["all", "train", "dev"])
+    c.add_argument("--holdout-fraction", type=float, default=0.0)
+    c.add_argument("--max-rows-per-dataset", type=int, default=0)
+    c.add_argument("--seed", type=int, default=0)
+
+    i = sub.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
+    i.add_argument("backbone")
+    i.add_argument("output")
+    i.add_argument("--label-attention", default="isolated", choices=["full", "isolated", "text"])
+    i.add_argument("--logit-scale-init", type=float, default=2.0)
+    i.add_argument("--max-length", type=int, default=256)
+    i.add_argument("--no-lab-from-cls", action="store_true")
+
+    x = sub.add_parser("export", help="save the GliZNet checkpoint of a trained pipeline")
+    x.add_argument("pipeline")
+    x.add_argument("output")
+    x.add_argument("--component", default="gliznet_textcat")
+    x.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
+    x.add_argument("--max-length", type=int, default=None,
+                   help="max_length stored in the checkpoint (0: the backbone's own)")
+
+    args = parser.parse_args(argv)
+    if args.command == "benchmark":
+        from .cli.benchmark import run_benchmark
+
+        res = run_benchmark(
+            args.model, args.data,
+            baseline=None if args.baseline.lower() == "none" else args.baseline,
+            baseline_threshold=args.baseline_threshold, datasets=_csv(args.datasets),
+            limit=args.limit, batch_size=args.batch_size, output=args.output,
+            progress=not args.no_progress,
+        )
+        print(res["markdown"])
+    elif args.command == "convert":
+        from .cli.convert import convert
+
+        n = convert(args.input_dir, args.output, to=args.to, lang=args.lang,
+                    datasets=_csv(args.datasets), exclude=_csv(args.exclude) or (),
+                    negative_samples=args.negative_samples, split=args.split,
+                    holdout_fraction=args.holdout_fraction,
+                    max_rows_per_dataset=args.max_rows_per_dataset, seed=args.seed)
+        print(f"Wrote {n} rows to {args.output}")
+    elif args.command == "init-model":
+        from .cli.init_model import init_model
+
+        out = init_model(args.backbone, args.output, label_attention=args.label_attention,
+                         lab_from_cls=not args.no_lab_from_cls,
+                         logit_scale_init=args.logit_scale_init, max_length=args.max_length)
+        print(f"Saved a start checkpoint to {out}")
+    elif args.command == "export":
+        from .cli.export import export_model
+
+        out = export_model(args.pipeline, args.output, component=args.component,
+                           fp16=not args.fp32, max_length=args.max_length)
+        size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+        print(f"Saved {out} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command-line tools: ``python -m spacy_gliznet benchmark|convert|init-model``."""

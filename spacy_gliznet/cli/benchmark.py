@@ -1,0 +1,227 @@
+"""Zero-shot benchmark: per-dataset macro-F1 of a GliZNet model (through the
+``gliznet_textcat`` component) next to the cosine-embedding baseline of a
+sentence-embedding backbone (mean-pooled text vs mean-pooled label embedding).
+
+Decision rules: single-label sets take the argmax label (model and baseline);
+multi-label sets take the labels whose score passes the component's threshold
+(model) or whose cosine passes ``baseline_threshold`` (baseline; fixed, not
+tuned on the benchmark). Macro-F1 averages per-label F1 over the dataset's labels
+that occur in the gold or the predictions.
+"""
+
+import json
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..readers import load_datasets
+
+DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def macro_f1(gold: Sequence[Sequence[int]], pred: Sequence[Sequence[int]], n_labels: int) -> float:
+    """Macro-F1 over label indices; gold/pred hold each row's label indices."""
+    tp = np.zeros(n_labels)
+    fp = np.zeros(n_labels)
+    fn = np.zeros(n_labels)
+    for g, p in zip(gold, pred):
+        g, p = set(g), set(p)
+        for i in g & p:
+            tp[i] += 1
+        for i in p - g:
+            fp[i] += 1
+        for i in g - p:
+            fn[i] += 1
+    seen = (tp + fp + fn) > 0
+    if not seen.any():
+        return 0.0
+    f1 = 2 * tp[seen] / (2 * tp[seen] + fp[seen] + fn[seen])
+    return float(f1.mean())
+
+
+def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List[int]]:
+    """Predicted label indices per row from an (N, K) score matrix."""
+    if not multi_label:
+        return [[int(i)] for i in scores.argmax(1)]
+    return [list(np.nonzero(row >= threshold)[0]) for row in scores]
+
+
+class EmbeddingBaseline:
+    """Mean-pooled, normalised sentence embeddings of a plain encoder."""
+
+    def __init__(self, name: str, max_length: int = 256, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from ..io import resolve_model_dir
+
+        directory = resolve_model_dir(name)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        self.model = AutoModel.from_pretrained(str(directory)).eval()
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.torch = torch
+
+    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        torch = self.torch
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="pt")
+                hidden = self.model(**enc).last_hidden_state
+                m = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+                vec = torch.nn.functional.normalize(vec, dim=-1)
+                out[idx] = vec.numpy()
+                if progress is not None:
+                    progress.update(len(idx))
+        return out
+
+
+def score_model(nlp, texts: List[str], labels: List[str], multi_label: bool,
+                batch_size: int, progress=None) -> np.ndarray:
+    pipe_name = "gliznet_textcat"
+    cfg = {pipe_name: {"labels": labels, "multi_label": multi_label}}
+    scores = np.zeros((len(texts), len(labels)), dtype=np.float32)
+    for i, doc in enumerate(nlp.pipe(texts, batch_size=batch_size, component_cfg=cfg)):
+        scores[i] = [doc.cats[lab] for lab in labels]
+        if progress is not None:
+            progress.update(1)
+    return scores
+
+
+def run_benchmark(
+    model: Optional[str],
+    data: Union[str, Path],
+    *,
+    baseline: Optional[str] = DEFAULT_BASELINE,
+    baseline_threshold: float = 0.3,
+    datasets: Optional[Sequence[str]] = None,
+    limit: int = 0,
+    batch_size: int = 64,
+    output: Optional[Union[str, Path]] = None,
+    progress: bool = True,
+) -> Dict:
+    """Score ``model`` (None: the bundled default) and the baseline on every
+    dataset of ``data``; write results.json, results.md and results.png to
+    ``output`` when given. Returns the results dict."""
+    import spacy
+    from tqdm import tqdm
+
+    import spacy_gliznet  # noqa: F401  (registers the factory)
+
+    sets = load_datasets(data, datasets)
+    if limit:
+        for d in sets:
+            d.rows = d.rows[:limit]
+    total = sum(len(d.rows) for d in sets)
+    nlp = spacy.blank("en")
+    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model}})
+    threshold = pipe.threshold
+    base = EmbeddingBaseline(baseline) if baseline else None
+    results = {"model": model or "default (bundled)", "baseline": baseline,
+               "data": str(data), "threshold": threshold,
+               "baseline_threshold": baseline_threshold, "datasets": {}}
+    model_time = base_time = 0.0
+    bar = tqdm(total=total * (2 if base else 1), desc="benchmark", unit="doc", disable=not progress)
+    for d in sets:
+        texts = [r["text"] for r in d.rows]
+        index = {lab: i for i, lab in enumerate(d.labels)}
+        gold = [[index[g] for g in r["labels"]] for r in d.rows]
+        bar.set_postfix_str(d.name)
+        t0 = time.perf_counter()
+        scores = score_model(nlp, texts, d.labels, d.multi_label, batch_size, bar)
+        model_time += time.perf_counter() - t0
+        entry = {"task": d.task, "labels": len(d.labels), "rows": len(texts),
+                 "model": macro_f1(gold, decide(scores, d.multi_label, threshold), len(d.labels))}
+        if base:
+            t0 = time.perf_counter()
+            tv = base.embed(texts, bar)
+            lv = base.embed(d.labels)
+            base_time += time.perf_counter() - t0
+            cos = tv @ lv.T
+            entry["baseline"] = macro_f1(gold, decide(cos, d.multi_label, baseline_threshold),
+                                         len(d.labels))
+        results["datasets"][d.name] = entry
+    bar.close()
+    names = list(results["datasets"])
+    results["average"] = {"model": float(np.mean([results["datasets"][n]["model"] for n in names]))}
+    results["docs_per_second"] = {"model": total / model_time if model_time else 0.0}
+    if base:
+        results["average"]["baseline"] = float(np.mean([results["datasets"][n]["baseline"] for n in names]))
+        results["docs_per_second"]["baseline"] = total / base_time if base_time else 0.0
+        results["wins"] = sum(results["datasets"][n]["model"] > results["datasets"][n]["baseline"]
+                              for n in names)
+    results["markdown"] = markdown_table(results)
+    if output:
+        out = Path(output)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf8")
+        (out / "results.md").write_text(results["markdown"] + "\n", encoding="utf8")
+        try:
+            bar_chart(results, out / "results.png")
+        except ImportError:  # matplotlib is an optional extra ("bench")
+            pass
+    return results
+
+
+def markdown_table(results: Dict) -> str:
+    has_base = results.get("baseline") is not None
+    head = "| dataset | task | labels | rows | GliZNet macro-F1 |"
+    sep = "|---|---|---:|---:|---:|"
+    if has_base:
+        head += " embedding baseline | Δ |"
+        sep += "---:|---:|"
+    lines = [head, sep]
+    for name, e in results["datasets"].items():
+        line = f"| {name} | {e['task']} | {e['labels']} | {e['rows']} | {e['model']:.3f} |"
+        if has_base:
+            line += f" {e['baseline']:.3f} | {e['model'] - e['baseline']:+.3f} |"
+        lines.append(line)
+    avg = results["average"]
+    line = f"| **average** | | | | **{avg['model']:.3f}** |"
+    if has_base:
+        line += f" **{avg['baseline']:.3f}** | {avg['model'] - avg['baseline']:+.3f} |"
+    lines.append(line)
+    dps = results["docs_per_second"]
+    line = f"| docs/s | | | | {dps['model']:.1f} |"
+    if has_base:
+        line += f" {dps['baseline']:.1f} | |"
+    lines.append(line)
+    if has_base:
+        lines.append("")
+        lines.append(f"GliZNet above the baseline on {results['wins']} of "
+                     f"{len(results['datasets'])} datasets.")
+    return "\n".join(lines)
+
+
+def bar_chart(results: Dict, path: Union[str, Path]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["datasets"]) + ["average"]
+    model = [results["datasets"][n]["model"] for n in names[:-1]] + [results["average"]["model"]]
+    has_base = results.get("baseline") is not None
+    x = np.arange(len(names))
+    width = 0.4 if has_base else 0.8
+    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.8), 4.5))
+    ax.bar(x - (width / 2 if has_base else 0), model, width, label="GliZNet")
+    if has_base:
+        base = [results["datasets"][n]["baseline"] for n in names[:-1]] + [results["average"]["baseline"]]
+        ax.bar(x + width / 2, base, width, label="embedding baseline")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=45, ha="right")
+    ax.set_ylabel("macro-F1")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Zero-shot macro-F1: {results['model']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(str(path), dpi=120)
+    plt.close(fig)

@@ -1,0 +1,101 @@
+"""The benchmark harness on tiny data with tiny models (no real backbone)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import spacy_gliznet  # noqa: F401
+from spacy_gliznet.cli.benchmark import decide, macro_f1, markdown_table, run_benchmark
+
+from test_readers import make_folder
+
+
+def test_macro_f1_single_label():
+    gold = [[0], [0], [1], [1]]
+    pred = [[0], [1], [1], [1]]
+    # label 0: tp1 fn1 -> 2/3; label 1: tp2 fp1 -> 4/5
+    assert macro_f1(gold, pred, 3) == pytest.approx((2 / 3 + 4 / 5) / 2)
+
+
+def test_macro_f1_multi_label_and_empty_rows():
+    gold = [[0, 1], [], [2]]
+    pred = [[0], [1], [2]]
+    # 0: 1.0; 1: tp0 fp1 fn1 -> 0; 2: 1.0
+    assert macro_f1(gold, pred, 3) == pytest.approx(2 / 3)
+    assert macro_f1([[]], [[]], 2) == 0.0
+
+
+def test_decide():
+    s = np.array([[0.1, 0.9, 0.6], [0.7, 0.2, 0.1]])
+    assert decide(s, False, 0.5) == [[1], [0]]
+    assert decide(s, True, 0.5) == [[1, 2], [0]]
+
+
+def test_run_benchmark_tiny(tmp_path, tiny_gliznet_dir, tiny_bert_dir):
+    data = make_folder(tmp_path / "bench", n=10)
+    out = tmp_path / "out"
+    res = run_benchmark(str(tiny_gliznet_dir), data, baseline=str(tiny_bert_dir),
+                        output=out, progress=False)
+    assert set(res["datasets"]) == {"topics", "moods"}
+    for entry in res["datasets"].values():
+        assert 0.0 <= entry["model"] <= 1.0 and 0.0 <= entry["baseline"] <= 1.0
+    assert res["average"]["model"] == pytest.approx(
+        np.mean([e["model"] for e in res["datasets"].values()]))
+    assert res["docs_per_second"]["model"] > 0
+    assert 0 <= res["wins"] <= 2
+    assert (out / "results.md").read_text().startswith("| dataset |")
+    assert json.loads((out / "results.json").read_text())["datasets"]
+    pytest.importorskip("matplotlib")
+    assert (out / "results.png").stat().st_size > 1000
+
+
+def test_benchmark_cli_without_baseline(tmp_path, tiny_gliznet_dir, capsys):
+    from spacy_gliznet.__main__ import main
+
+    data = make_folder(tmp_path / "bench", n=5)
+    assert main(["benchmark", str(tiny_gliznet_dir), "--data", str(data), "--baseline", "none",
+                 "--limit", "3", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "| topics |" in text and "average" in text and "baseline" not in text
+
+
+def test_markdown_table_shape():
+    res = {"model": "m", "baseline": "b",
+           "datasets": {"a": {"task": "single_label", "labels": 2, "rows": 3,
+                              "model": 0.5, "baseline": 0.25}},
+           "average": {"model": 0.5, "baseline": 0.25},
+           "docs_per_second": {"model": 10.0, "baseline": 20.0}, "wins": 1}
+    md = markdown_table(res)
+    assert "+0.250" in md and "1 of 1" in md
+
+
+def test_init_model_starts_at_backbone_similarity(tmp_path, tiny_bert_dir):
+    from spacy_gliznet import GliZNetForSequenceClassification
+    from spacy_gliznet.cli.init_model import init_model
+
+    out = init_model(str(tiny_bert_dir), tmp_path / "init", max_length=64)
+    model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(out)
+    assert model.config.label_attention == "isolated"
+    emb = model.backbone.get_input_embeddings().weight
+    lab = tok.convert_tokens_to_ids("[LAB]")
+    assert np.allclose(emb[lab].detach().numpy(), emb[tok.cls_token_id].detach().numpy())
+
+
+@pytest.mark.slow
+def test_bundled_default_model_out_of_the_box():
+    """The default model: no name, offline, fp16 on disk, < 50 MB."""
+    import spacy
+
+    from spacy_gliznet.default_model import DEFAULT_MODEL_DIR
+
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        pytest.skip("no bundled default model in this checkout")
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
+    assert size < 50_000_000
+    nlp = spacy.blank("en")
+    nlp.add_pipe("gliznet_textcat", config={"labels": ["sports", "politics", "food"],
+                                            "multi_label": False})
+    doc = nlp("The striker scored twice and the home team won the match.")
+    assert max(doc.cats, key=doc.cats.get) == "sports"
+    assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)

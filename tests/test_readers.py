@@ -1,0 +1,153 @@
+"""The JSONL + manifest corpus reader, the converters and the zero-shot config."""
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import DocBin
+
+import spacy_gliznet  # noqa: F401
+from spacy_gliznet.readers import (
+    JsonlCorpus,
+    in_holdout,
+    jsonl_to_docbin,
+    load_datasets,
+    write_split,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_folder(path: Path, n: int = 40) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    topics = ["sports", "politics", "music", "food", "weather"]
+    srsly.write_jsonl(path / "topics.jsonl", [
+        {"text": f"text number {i} about {topics[i % 5]}", "labels": [topics[i % 5]]}
+        for i in range(n)
+    ])
+    multi = ["happy", "sad", "angry"]
+    rows = [{"text": f"feeling {i}", "labels": [multi[i % 3]] + ([multi[(i + 1) % 3]] if i % 2 else [])}
+            for i in range(n // 2)]
+    rows.append({"text": "nothing at all", "labels": []})
+    rows.append({"text": "explicit negatives", "labels": ["happy"], "not_labels": ["sad"]})
+    srsly.write_jsonl(path / "moods.jsonl", rows)
+    manifest = {
+        "topics": {"file": "topics.jsonl", "task": "single_label", "labels": topics, "rows": n},
+        "moods": {"file": "moods.jsonl", "task": "multi_label", "labels": multi, "rows": len(rows)},
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_folder(tmp_path / "data")
+
+
+def test_reader_positives_and_negatives_from_own_dataset(folder):
+    nlp = spacy.blank("en")
+    corpus = JsonlCorpus(folder, negative_samples=2, seed=0)
+    examples = list(corpus(nlp))
+    assert len(examples) == len(corpus) == 40 + 22
+    topics = {"sports", "politics", "music", "food", "weather"}
+    moods = {"happy", "sad", "angry"}
+    for eg in examples:
+        cats = eg.reference.cats
+        pos = [k for k, v in cats.items() if v == 1.0]
+        neg = [k for k, v in cats.items() if v == 0.0]
+        assert set(cats) <= topics or set(cats) <= moods
+        if set(cats) <= topics:
+            assert len(pos) == 1 and len(neg) == 2
+        assert set(eg.predicted._.gliznet_labels) == set(cats)
+        assert eg.predicted.text == eg.reference.text
+    by_text = {eg.reference.text: eg.reference.cats for eg in examples}
+    assert by_text["nothing at all"] == {k: 0.0 for k in by_text["nothing at all"]}
+    assert len(by_text["nothing at all"]) == 2
+    assert by_text["explicit negatives"]["sad"] == 0.0
+    assert by_text["explicit negatives"]["happy"] == 1.0
+
+
+def test_reader_fresh_negatives_every_epoch(folder):
+    nlp = spacy.blank("en")
+    corpus = JsonlCorpus(folder, datasets=["topics"], negative_samples=1, shuffle=False)
+    a = [dict(eg.reference.cats) for eg in corpus(nlp)]
+    b = [dict(eg.reference.cats) for eg in corpus(nlp)]
+    assert [next(k for k, v in x.items() if v) for x in a] == [next(k for k, v in x.items() if v) for x in b]
+    assert a != b
+
+
+def test_reader_mixing_limit_and_exclude(folder):
+    nlp = spacy.blank("en")
+    corpus = JsonlCorpus(folder, max_rows_per_dataset=5, negative_samples=1)
+    assert len(list(corpus(nlp))) == 10
+    assert len(list(JsonlCorpus(folder, exclude=["moods"], limit=7)(nlp))) == 7
+    with pytest.raises(ValueError):
+        JsonlCorpus(folder, datasets=["nope"])
+
+
+def test_holdout_split_is_disjoint_and_complete(folder):
+    train = load_datasets(folder, split="train", holdout_fraction=0.3)
+    dev = load_datasets(folder, split="dev", holdout_fraction=0.3)
+    allrows = load_datasets(folder)
+    for t, d, a in zip(train, dev, allrows):
+        tt = {r["text"] for r in t.rows}
+        dd = {r["text"] for r in d.rows}
+        assert not tt & dd and tt | dd == {r["text"] for r in a.rows}
+        assert all(in_holdout(x, 0.3) for x in dd)
+    with pytest.raises(ValueError):
+        load_datasets(folder, split="dev")
+
+
+def test_bad_rows_are_refused(tmp_path):
+    folder = make_folder(tmp_path / "bad")
+    srsly.write_jsonl(folder / "topics.jsonl", [{"text": "x", "labels": ["unknown"]}])
+    with pytest.raises(ValueError, match="not in the manifest"):
+        load_datasets(folder)
+
+
+def test_registered_reader(folder):
+    from spacy.util import registry
+
+    make = registry.readers.get("spacy_gliznet.JsonlCorpus.v1")
+    corpus = make(path=str(folder), negative_samples=1, max_rows_per_dataset=3)
+    assert len(list(corpus(spacy.blank("en")))) == 6
+
+
+def test_docbin_converter(folder, tmp_path):
+    out = tmp_path / "train.spacy"
+    n = jsonl_to_docbin(folder, out, negative_samples=2)
+    nlp = spacy.blank("en")
+    docs = list(DocBin().from_disk(out).get_docs(nlp.vocab))
+    assert n == len(docs) == 62
+    assert all(doc.cats for doc in docs)
+    assert set(docs[0]._.gliznet_labels) == set(docs[0].cats)
+
+
+def test_write_split_and_cli(folder, tmp_path):
+    from spacy_gliznet.__main__ import main
+
+    out = tmp_path / "heldout"
+    n = write_split(folder, out, split="dev", holdout_fraction=0.5, max_rows_per_dataset=4)
+    assert 0 < n <= 8
+    again = load_datasets(out)
+    assert {d.name for d in again} == {"topics", "moods"}
+    assert main(["convert", str(folder), str(tmp_path / "x.spacy"), "--negative-samples", "1"]) == 0
+    assert (tmp_path / "x.spacy").is_file()
+
+
+def test_zero_shot_config_is_complete():
+    """The shipped training config needs no fill-config step."""
+    from spacy.util import load_config, load_model_from_config
+
+    path = ROOT / "spacy_gliznet" / "configs" / "zero_shot.cfg"
+    config = load_config(path)
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    filled = nlp.config
+    for section in config:
+        assert section in filled
+    for key, value in filled["training"].items():
+        assert key in config["training"], key
+    assert config["corpora"]["train"]["@readers"] == "spacy_gliznet.JsonlCorpus.v1"
+    assert "benchmark" not in json.dumps(config.interpolate()["corpora"])
