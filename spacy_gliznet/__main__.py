@@ -26,6 +26,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     b.add_argument("--limit", type=int, default=0, help="rows per dataset (0: all)")
     b.add_argument("--batch-size", type=int, default=64)
     b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--quantize", action="store_true",
+                   help="int8 dynamic quantization of the model's Linear layers (CPU)")
 
     c = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
     c.add_argument("input_dir")
@@ -65,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             baseline=None if args.baseline.lower() == "none" else args.baseline,
             baseline_threshold=args.baseline_threshold, datasets=_csv(args.datasets),
             limit=args.limit, batch_size=args.batch_size, output=args.output,
-            progress=not args.no_progress,
+            progress=not args.no_progress, quantize=args.quantize,
         )
         print(res["markdown"])
     elif args.command == "convert":

@@ -82,15 +82,13 @@ def test_init_model_starts_at_backbone_similarity(tmp_path, tiny_bert_dir):
     assert np.allclose(emb[lab].detach().numpy(), emb[tok.cls_token_id].detach().numpy())
 
 
-@pytest.mark.slow
 def test_bundled_default_model_out_of_the_box():
     """The default model: no name, offline, fp16 on disk, < 50 MB."""
     import spacy
 
     from spacy_gliznet.default_model import DEFAULT_MODEL_DIR
 
-    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
-        pytest.skip("no bundled default model in this checkout")
+    assert (DEFAULT_MODEL_DIR / "config.json").is_file(), "the bundled default model is missing"
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
     assert size < 50_000_000
     nlp = spacy.blank("en")
@@ -99,3 +97,29 @@ def test_bundled_default_model_out_of_the_box():
     doc = nlp("The striker scored twice and the home team won the match.")
     assert max(doc.cats, key=doc.cats.get) == "sports"
     assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_benchmark_cli_quantized(tmp_path, tiny_gliznet_dir, capsys):
+    from spacy_gliznet.__main__ import main
+
+    data = make_folder(tmp_path / "bench", n=5)
+    out = tmp_path / "q"
+    assert main(["benchmark", str(tiny_gliznet_dir), "--data", str(data), "--baseline", "none",
+                 "--limit", "3", "--no-progress", "--quantize", "--output", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text())["quantize"] is True
+    assert "| topics |" in capsys.readouterr().out
+
+
+def test_readme_demo_runs_on_the_bundled_model():
+    """The README's main command ends in examples/zero_shot_demo.py."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "zero_shot_demo.py"
+    res = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True,
+                         env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].split("|")[0].strip() == "sports"
+    assert lines[-1].startswith("{") and "movie review" in lines[-1]

@@ -106,10 +106,12 @@ def run_benchmark(
     batch_size: int = 64,
     output: Optional[Union[str, Path]] = None,
     progress: bool = True,
+    quantize: bool = False,
 ) -> Dict:
     """Score ``model`` (None: the bundled default) and the baseline on every
     dataset of ``data``; write results.json, results.md and results.png to
-    ``output`` when given. Returns the results dict."""
+    ``output`` when given. ``quantize``: predict with int8 dynamic quantization
+    of the model's Linear layers (CPU). Returns the results dict."""
     import spacy
     from tqdm import tqdm
 
@@ -121,10 +123,10 @@ def run_benchmark(
             d.rows = d.rows[:limit]
     total = sum(len(d.rows) for d in sets)
     nlp = spacy.blank("en")
-    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model}})
+    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model, "quantize": quantize}})
     threshold = pipe.threshold
     base = EmbeddingBaseline(baseline) if baseline else None
-    results = {"model": model or "default (bundled)", "baseline": baseline,
+    results = {"model": model or "default (bundled)", "quantize": quantize, "baseline": baseline,
                "data": str(data), "threshold": threshold,
                "baseline_threshold": baseline_threshold, "datasets": {}}
     model_time = base_time = 0.0
