@@ -94,3 +94,23 @@ def reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():
         pytest.skip(f"reference fixture not found at {REFERENCE_DIR}")
     return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models run many times faster on one torch thread, above all when the
+    machine's two cores are shared with other jobs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def api_model(tiny_gliznet_dir):
+    """The tiny GliZNet checkpoint loaded through the plain PyTorch API."""
+    from spacy_gliznet import GliZNetForSequenceClassification
+
+    return GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tiny_gliznet_dir)[0]

@@ -55,21 +55,6 @@ def check_scores(cats, labels):
         assert math.isfinite(score) and 0.0 <= score <= 1.0, (label, score)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The test machine's cores are shared: one torch thread is ~10x faster there."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def api_model(tiny_gliznet_dir):
-    model, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tiny_gliznet_dir)
-    return model
-
-
 @pytest.fixture(scope="module")
 def nlp(tiny_gliznet_dir):
     return make_nlp(tiny_gliznet_dir)

@@ -57,20 +57,6 @@ label_sets = st.integers(1, 40).flatmap(
 
 
 # -- fixtures ------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The test machine's cores are shared: one torch thread is ~10x faster there."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def api_model(tiny_gliznet_dir):
-    return GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tiny_gliznet_dir)[0]
-
-
 @pytest.fixture(scope="module")
 def pipelines(tiny_gliznet_dir):
     """One pipeline per model-layer batch size."""

@@ -86,15 +86,6 @@ def edited_copy(src, dst, config_edit=None, weights_edit=None):
     return dst
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models run ~25x faster on one thread when the 2 cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ref_loaded(reference_dir):
     return GliZNetForSequenceClassification.from_pretrained_with_tokenizer(reference_dir)
