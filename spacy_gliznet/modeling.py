@@ -11,9 +11,10 @@ import json
 import math
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -429,24 +430,30 @@ class GliZNetForSequenceClassification(nn.Module):
         out = [np.zeros(enc.n_labels, dtype=np.float32) for enc in encoded]
         device = self.device
         pad = self.get_encoder().pad_id if self.tokenizer is not None else 0
+        use_amp = half_precision and device.type == "cuda"
+        with self._inference(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+            for start in range(0, len(order), batch_size):
+                chunk = [passes[i] for i in order[start : start + batch_size]]
+                batch = collate(chunk, len(encoded), 0, pad, device)
+                res = self.forward(
+                    batch.input_ids, batch.attention_mask, batch.label_index,
+                    batch.lab_index, batch.text_mask, pass_slots=batch.pass_slots,
+                )
+                logits = res.logits.float().cpu().numpy()
+                for row, p in enumerate(chunk):
+                    out[p.example][p.slots] = logits[row, : len(p.slots)]
+        return out
+
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        """Evaluation mode under torch.inference_mode; the training mode is restored after."""
         was_training = self.training
         self.eval()
-        use_amp = half_precision and device.type == "cuda"
         try:
-            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                for start in range(0, len(order), max(1, batch_size)):
-                    chunk = [passes[i] for i in order[start : start + batch_size]]
-                    batch = collate(chunk, len(encoded), 0, pad, device)
-                    res = self.forward(
-                        batch.input_ids, batch.attention_mask, batch.label_index,
-                        batch.lab_index, batch.text_mask, pass_slots=batch.pass_slots,
-                    )
-                    logits = res.logits.float().cpu().numpy()
-                    for row, p in enumerate(chunk):
-                        out[p.example][p.slots] = logits[row, : len(p.slots)]
+            with torch.inference_mode():
+                yield
         finally:
             self.train(was_training)
-        return out
 
     def _encode_sequences(self, seqs: Sequence[Sequence[int]], batch_size: int,
                           use_amp: bool) -> List[torch.Tensor]:
@@ -456,7 +463,7 @@ class GliZNetForSequenceClassification(nn.Module):
         device = self.device
         pad = self.get_encoder().pad_id if self.tokenizer is not None else 0
         with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-            for start in range(0, len(order), max(1, batch_size)):
+            for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 S = max(len(seqs[i]) for i in idx)
                 ids = torch.full((len(idx), S), pad, dtype=torch.long)
@@ -495,32 +502,27 @@ class GliZNetForSequenceClassification(nn.Module):
                         else:
                             label_pool.append([j for j, (_, is_lab) in enumerate(toks) if not is_lab])
                     where.append((e, slot, label_seqs[key]))
-        was_training = self.training
-        self.eval()
         use_amp = half_precision and self.device.type == "cuda"
-        try:
-            with torch.inference_mode():
-                t_hidden = self._encode_sequences(texts, batch_size, use_amp)
-                text_vec = torch.stack([h.mean(0) if self.config.text_pooling == "mean" else h[0]
-                                        for h in t_hidden])
-                text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
-                l_hidden = self._encode_sequences(list(label_seqs), batch_size, use_amp)
-                if self.config.label_pooling == "mean":
-                    label_vec = torch.stack([self.label_projector(h[pool]).mean(0)
-                                             for h, pool in zip(l_hidden, label_pool)])
-                else:
-                    label_vec = self.label_projector(
-                        torch.stack([h[pool].mean(0) for h, pool in zip(l_hidden, label_pool)]))
-                label_unit = F.normalize(label_vec.float(), dim=-1)
-                scale = torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
-                if where:
-                    rows = torch.tensor([w[0] for w in where])
-                    cols = torch.tensor([w[2] for w in where])
-                    sims = (text_unit[rows] * label_unit[cols]).sum(-1) * scale
-                    for (e, slot, _), v in zip(where, sims.cpu().numpy()):
-                        out[e][slot] = v
-        finally:
-            self.train(was_training)
+        with self._inference():
+            t_hidden = self._encode_sequences(texts, batch_size, use_amp)
+            text_vec = torch.stack([h.mean(0) if self.config.text_pooling == "mean" else h[0]
+                                    for h in t_hidden])
+            text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
+            l_hidden = self._encode_sequences(list(label_seqs), batch_size, use_amp)
+            if self.config.label_pooling == "mean":
+                label_vec = torch.stack([self.label_projector(h[pool]).mean(0)
+                                         for h, pool in zip(l_hidden, label_pool)])
+            else:
+                label_vec = self.label_projector(
+                    torch.stack([h[pool].mean(0) for h, pool in zip(l_hidden, label_pool)]))
+            label_unit = F.normalize(label_vec.float(), dim=-1)
+            scale = torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
+            if where:
+                rows = torch.tensor([w[0] for w in where])
+                cols = torch.tensor([w[2] for w in where])
+                sims = (text_unit[rows] * label_unit[cols]).sum(-1) * scale
+                for (e, slot, _), v in zip(where, sims.cpu().numpy()):
+                    out[e][slot] = v
         return out
 
     def _predict(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]], tokenizer,
