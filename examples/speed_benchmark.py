@@ -2,7 +2,12 @@
 
 For 1, 4, 16 and 64 labels, on the same texts and the same model:
   pipe      docs/s of nlp.pipe (tokenization, batching, doc.cats included)
-  bare      docs/s of the bare torch forward on pre-tokenized, pre-padded batches (the ceiling)
+  bare      docs/s of the model's own torch computation on pre-tokenized, pre-padded,
+            length-sorted batches (the ceiling): for label_attention "isolated" (the
+            bundled model) each text and each label encoded once, pooled, projected and
+            compared; otherwise the packed one-pass forward
+  packed    docs/s of the packed one-pass forward ("[CLS] text [LAB] l1 [LAB] l2 ... [SEP]",
+            split into passes when the labels do not fit), pre-tokenized
   pairwise  docs/s of one encoder pass per (text, label) pair with the same backbone
             ("[CLS] text [LAB] label [SEP]"), also pre-tokenized: the NLI-style way
   int8      docs/s of nlp.pipe with the layer's `quantize = true` (dynamic int8 Linear layers)
@@ -67,6 +72,67 @@ def bare_batches(module, texts, labels, batch_size):
             for i in range(0, len(passes), batch_size)]
 
 
+def _padded(seqs, pools, batch_size, pad_id):
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        S = max(len(seqs[i]) for i in idx)
+        ids = torch.full((len(idx), S), pad_id, dtype=torch.long)
+        att = torch.zeros((len(idx), S), dtype=torch.long)
+        pool = torch.zeros((len(idx), S, 1))
+        for row, i in enumerate(idx):
+            ids[row, : len(seqs[i])] = torch.tensor(seqs[i])
+            att[row, : len(seqs[i])] = 1
+            pool[row, pools[i]] = 1.0
+        batches.append((ids, att, pool))
+    return batches, torch.tensor(order)
+
+
+def isolated_batches(module, texts, labels, batch_size):
+    """Pre-tokenized, length-sorted, padded text and label sequences as the isolated
+    prediction path encodes them: "[CLS] text" (mean over all) and "[LAB] label"
+    (mean over the label tokens, or the [LAB] token for label_pooling "lab")."""
+    enc = module.get_encoder()
+    budget = enc.max_length - 2
+    text_seqs = [[enc.cls_id] + ids[:budget] for ids in enc._tokenize(list(texts))]
+    text_pools = [list(range(len(s))) for s in text_seqs]
+    label_seqs = [[enc.lab_id] + list(ids) for ids in enc.label_ids(labels)]
+    if module.config.label_pooling == "mean":
+        label_pools = [list(range(1, len(s))) for s in label_seqs]
+    else:
+        label_pools = [[0] for _ in label_seqs]
+    return (_padded(text_seqs, text_pools, batch_size, enc.pad_id),
+            _padded(label_seqs, label_pools, batch_size, enc.pad_id))
+
+
+def run_isolated(module, batches):
+    import torch.nn.functional as F
+
+    text_batches, label_batches = batches
+
+    def pooled(items, token_projector=None):
+        batches, order = items
+        vecs = []
+        for ids, att, pool in batches:
+            h = module.backbone(input_ids=ids, attention_mask=att).last_hidden_state
+            if token_projector is not None:  # label_pooling "mean" projects each token
+                h = token_projector(h)
+            vecs.append((h * pool).sum(1) / pool.sum(1))
+        sorted_vecs = torch.cat(vecs)
+        out = torch.empty_like(sorted_vecs)
+        out[order] = sorted_vecs  # back to the input order
+        return out
+
+    with torch.inference_mode():
+        t = F.normalize(module.text_projector(pooled(text_batches)), dim=-1)
+        if module.config.label_pooling == "mean":
+            lab = F.normalize(pooled(label_batches, module.label_projector), dim=-1)
+        else:
+            lab = F.normalize(module.label_projector(pooled(label_batches)), dim=-1)
+        return t @ lab.T - module.score_offset.float()
+
+
 def pairwise_batches(module, texts, labels, batch_size):
     from spacy_gliznet.encoding import collate
 
@@ -111,30 +177,38 @@ def main(argv=None) -> None:
         "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size}})
     module = ensure_loaded(pipe.model)
     module.eval()
+    text_tokens = statistics.mean(len(ids) for ids in module.get_encoder()._tokenize(texts))
     print(f"model: {args.model or 'bundled default'}; torch threads: {torch.get_num_threads()}; "
-          f"device: {module.device}; {len(texts)} texts, "
-          f"{statistics.mean(len(module.get_encoder()._tokenize([t])[0]) for t in texts[:200]):.0f} "
-          f"text tokens on average")
+          f"device: {module.device}; {len(texts)} texts, {text_tokens:.0f} text tokens on average")
     qnlp = spacy.blank("en")
     qpipe = qnlp.add_pipe("gliznet_textcat", config={"model": {
         "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size,
         "quantize": True}})
-    print("| labels | pipe docs/s | bare docs/s | pairwise docs/s | int8 pipe docs/s "
-          "| pipe/bare | pipe/pairwise | int8/pipe |")
-    print("|" + "---|" * 8)
+    isolated = module.config.label_attention == "isolated"
+    print(f"bare = {'isolated path (texts and labels encoded apart)' if isolated else 'packed forward'}")
+    print("| labels | pipe docs/s | bare docs/s | packed docs/s | pairwise docs/s | int8 pipe docs/s "
+          "| pipe/bare | pipe/pairwise | int8/pipe | label tokens | text tokens x labels |")
+    print("|" + "---|" * 11)
     for k in args.labels:
         labels = all_labels[:k]
         pipe.labels = labels
         t_pipe = timed(lambda: list(nlp.pipe(texts, batch_size=256)), args.repeat)
         batches = bare_batches(module, texts, labels, args.batch_size)
-        t_bare = timed(lambda: run_forward(module, batches), args.repeat)
+        t_packed = timed(lambda: run_forward(module, batches), args.repeat)
+        if isolated:
+            iso = isolated_batches(module, texts, labels, args.batch_size)
+            t_bare = timed(lambda: run_isolated(module, iso), args.repeat)
+        else:
+            t_bare = t_packed
         pairs = pairwise_batches(module, texts, labels, args.batch_size)
         t_pair = timed(lambda: run_forward(module, pairs), 1 if k > 4 else args.repeat)
         qpipe.labels = labels
         t_int8 = timed(lambda: list(qnlp.pipe(texts, batch_size=256)), args.repeat)
         n = len(texts)
-        print(f"| {k} | {n / t_pipe:.1f} | {n / t_bare:.1f} | {n / t_pair:.1f} | {n / t_int8:.1f} | "
-              f"{t_bare / t_pipe:.2f} | {t_pair / t_pipe:.1f} | {t_pipe / t_int8:.2f} |", flush=True)
+        label_tokens = sum(len(ids) + 1 for ids in module.get_encoder().label_ids(labels))
+        print(f"| {k} | {n / t_pipe:.1f} | {n / t_bare:.1f} | {n / t_packed:.1f} | {n / t_pair:.1f} | "
+              f"{n / t_int8:.1f} | {t_bare / t_pipe:.2f} | {t_pair / t_pipe:.1f} | "
+              f"{t_pipe / t_int8:.2f} | {label_tokens} | {text_tokens * k:.0f} |", flush=True)
 
     pipe.labels = all_labels[:16]
     lat = []

@@ -1,4 +1,4 @@
-"""``python -m spacy_gliznet benchmark|convert|init-model|export ...``"""
+"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export ...``"""
 
 import argparse
 import sys
@@ -28,6 +28,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     b.add_argument("--no-progress", action="store_true")
     b.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantization of the model's Linear layers (CPU)")
+
+    k = sub.add_parser("calibrate", help="fit a checkpoint's temperature and multi-label "
+                       "offset on labelled data (e.g. train_pool)")
+    k.add_argument("model", help="GliZNet checkpoint (directory or Hub id)")
+    k.add_argument("output", help="folder for the calibrated checkpoint")
+    k.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    k.add_argument("--datasets", default=None, help="comma-separated subset")
+    k.add_argument("--exclude", default=None, help="comma-separated datasets to leave out")
+    k.add_argument("--limit", type=int, default=300, help="rows sampled per dataset (0: all)")
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--batch-size", type=int, default=64)
+    k.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
+    k.add_argument("--no-progress", action="store_true")
 
     c = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
     c.add_argument("input_dir")
@@ -70,6 +83,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             progress=not args.no_progress, quantize=args.quantize,
         )
         print(res["markdown"])
+    elif args.command == "calibrate":
+        import json
+
+        from .cli.calibrate import calibrate
+
+        report = calibrate(args.model, args.data, args.output, datasets=_csv(args.datasets),
+                           exclude=_csv(args.exclude) or (), limit=args.limit, seed=args.seed,
+                           batch_size=args.batch_size, fp16=not args.fp32,
+                           progress=not args.no_progress)
+        print(json.dumps(report, indent=2))
+        print(f"Saved the calibrated checkpoint to {args.output}")
     elif args.command == "convert":
         from .cli.convert import convert
 

@@ -144,6 +144,11 @@ class GliZNetEncoder:
     max_length: maximum sequence length in tokens, special tokens included.
     template: ``"gliznet"`` or ``"reference"`` (see module docstring).
     lab_token: the label marker token.
+    separate_blocks: the model encodes the text and each label block as
+        sequences of their own (``label_attention="isolated"``): the text then
+        keeps up to ``max_length - 2`` tokens whatever the labels, so its cut
+        never depends on the label set, and passes only group labels (their
+        label blocks fill at most ``max_length - 2`` tokens each).
     """
 
     def __init__(
@@ -152,6 +157,7 @@ class GliZNetEncoder:
         max_length: int,
         template: str = "gliznet",
         lab_token: str = LAB_TOKEN,
+        separate_blocks: bool = False,
     ) -> None:
         if template not in TEMPLATES:
             raise ValueError(f"Unknown template {template!r}; expected one of {TEMPLATES}")
@@ -167,6 +173,7 @@ class GliZNetEncoder:
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
         self.template = template
+        self.separate_blocks = bool(separate_blocks)
         self.cls_id = int(tokenizer.cls_token_id)
         self.sep_id = int(tokenizer.sep_token_id)
         self.lab_id = int(lab_id)
@@ -224,13 +231,12 @@ class GliZNetEncoder:
                     f"in the model's maximum length of {self.max_length} tokens"
                 )
         total = sum(blocks)
-        if n_text + total <= avail:
+        if self.separate_blocks:
+            keep, room = min(n_text, avail), avail
+        elif n_text + total <= avail:
             return n_text, [list(range(len(blocks)))]
-        floor = max(1, avail // 2)
-        keep = min(n_text, max(avail - total, floor))
-        longest = max(blocks) if blocks else 0
-        keep = max(min(keep, avail - longest), min(n_text, 1))
-        room = avail - keep
+        else:
+            keep, room = self._packed_text_budget(n_text, blocks, avail)
         passes: List[List[int]] = []
         current: List[int] = []
         used = 0
@@ -243,6 +249,16 @@ class GliZNetEncoder:
         if current or not passes:
             passes.append(current)
         return keep, passes
+
+    @staticmethod
+    def _packed_text_budget(n_text: int, blocks: Sequence[int], avail: int) -> Tuple[int, int]:
+        """Text tokens kept and room left for labels when text and labels share a pass."""
+        total = sum(blocks)
+        floor = max(1, avail // 2)
+        keep = min(n_text, max(avail - total, floor))
+        longest = max(blocks) if blocks else 0
+        keep = max(min(keep, avail - longest), min(n_text, 1))
+        return keep, avail - keep
 
     def _build(self, text_ids: Sequence[int], labels: List[Tuple[int, ...]], example: int,
                slots: List[int]) -> EncodedPass:
@@ -374,3 +390,103 @@ def collate(
     if device is not None:
         tensors = [t.to(device) for t in tensors]
     return Batch(*tensors, n_inputs=n_inputs, n_labels_max=n_labels_max)
+
+
+@dataclass
+class IsolatedSequences:
+    """Inputs of a model whose texts and labels do not attend to each other
+    (``label_attention="isolated"``): every text and every distinct label block as a
+    sequence of its own.
+
+    texts: per input, ``[CLS]`` + the text tokens its passes use.
+    labels: distinct label blocks, ``[LAB]`` + the label's tokens.
+    label_pools: per label block, the positions pooled: the label tokens
+        (``label_pooling="mean"``) or the ``[LAB]`` token (``"lab"``).
+    where: (input, slot, label block) for every label of every input.
+    """
+
+    texts: List[List[int]]
+    labels: List[List[int]]
+    label_pools: List[List[int]]
+    where: List[Tuple[int, int, int]]
+
+
+def isolated_sequences(encoded: Sequence[EncodedInput], label_pooling: str) -> IsolatedSequences:
+    """Split the passes of ``encoded`` into separate text and label-block sequences,
+    each distinct label block once."""
+    texts: List[List[int]] = []
+    blocks: Dict[Tuple[int, ...], int] = {}
+    pools: List[List[int]] = []
+    where: List[Tuple[int, int, int]] = []
+    for e, enc in enumerate(encoded):
+        first = enc.passes[0]
+        texts.append([t for t, m in zip(first.input_ids, first.text_mask) if m])
+        for p in enc.passes:
+            for k, slot in enumerate(p.slots, start=1):
+                toks = [(t, li == k) for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index)
+                        if li == k or lb == k]
+                key = tuple(t for t, _ in toks)
+                if key not in blocks:
+                    blocks[key] = len(blocks)
+                    want_label_token = label_pooling == "mean"
+                    pools.append([j for j, (_, is_lab) in enumerate(toks) if is_lab == want_label_token])
+                where.append((e, slot, blocks[key]))
+    return IsolatedSequences(texts, [list(k) for k in blocks], pools, where)
+
+
+@dataclass
+class IsolatedBatch:
+    """Padded tensors of :class:`IsolatedSequences` for the training forward.
+
+    text_ids, text_attention: (N, St) texts.
+    label_ids, label_attention: (U, Sl) distinct label blocks.
+    label_pool: (U, Sl) 1 at the positions each label block pools.
+    slot_label: (N, K) label block of each input's k-th label, -1 where none.
+    """
+
+    text_ids: torch.Tensor
+    text_attention: torch.Tensor
+    label_ids: torch.Tensor
+    label_attention: torch.Tensor
+    label_pool: torch.Tensor
+    slot_label: torch.Tensor
+
+    def model_kwargs(self) -> Dict[str, object]:
+        return {"isolated": self}
+
+
+def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    att = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
+        att[i, : len(s)] = 1
+    return ids, att
+
+
+def collate_isolated(
+    encoded: Sequence[EncodedInput],
+    n_labels_max: int,
+    pad_id: int,
+    label_pooling: str,
+    device: Optional[torch.device] = None,
+) -> IsolatedBatch:
+    """Pad the texts and the distinct label blocks of ``encoded`` into a batch."""
+    if not encoded:
+        raise GliZNetInputError("Nothing to encode: no inputs")
+    seqs = isolated_sequences(encoded, label_pooling)
+    if not seqs.labels:
+        raise GliZNetInputError("Nothing to score: no labels")
+    text_ids, text_att = _pad(seqs.texts, pad_id)
+    label_ids, label_att = _pad(seqs.labels, pad_id)
+    pool = torch.zeros(label_ids.shape, dtype=torch.long)
+    for u, positions in enumerate(seqs.label_pools):
+        pool[u, positions] = 1
+    slot_label = torch.full((len(encoded), max(n_labels_max, 1)), -1, dtype=torch.long)
+    for e, slot, u in seqs.where:
+        slot_label[e, slot] = u
+    tensors = [text_ids, text_att, label_ids, label_att, pool, slot_label]
+    if device is not None:
+        tensors = [t.to(device) for t in tensors]
+    return IsolatedBatch(*tensors)

@@ -158,6 +158,10 @@ def load_tokenizer(directory: Path, lab_token: str = LAB_TOKEN, add_lab: bool = 
 def load_state(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str) -> None:
     """load_state_dict(strict) with an error that names missing/unexpected keys and shapes."""
     own = model.state_dict()
+    if "score_offset" in own and "score_offset" not in state:
+        # Checkpoints written before the offset existed (and the original
+        # implementation's) score cos * temperature: an offset of 0.
+        state = {**state, "score_offset": torch.zeros_like(own["score_offset"])}
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)

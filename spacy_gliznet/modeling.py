@@ -28,7 +28,9 @@ from .encoding import (
     EncodedInput,
     GliZNetEncoder,
     GliZNetInputError,
+    IsolatedBatch,
     collate,
+    isolated_sequences,
     validate_labels,
 )
 
@@ -68,6 +70,11 @@ class GliZNetConfig:
     logit_scale_init: initial log-temperature of the scores.
     learn_temperature: whether the score temperature is trained.
     bce_scale_init: initial log-temperature of the BCE loss's logits.
+    score_offset_init: initial cosine offset c of the scores: logits are
+        (cos - c) * temperature, so a sigmoid score passes 0.5 where cos > c.
+        Softmax scores do not depend on it; the BCE loss learns it.
+    learn_score_offset: whether the offset is trained (checkpoints imported
+        from the original implementation keep it fixed at 0).
     template: input layout, "gliznet" or "reference" (see encoding.py).
     lab_token: the label marker token.
     max_length: maximum sequence length; None for the tokenizer's/backbone's.
@@ -90,6 +97,8 @@ class GliZNetConfig:
     logit_scale_init: float = 2.0
     learn_temperature: bool = True
     bce_scale_init: float = 2.0
+    score_offset_init: float = 0.0
+    learn_score_offset: bool = True
     template: str = "gliznet"
     lab_token: str = LAB_TOKEN
     max_length: Optional[int] = None
@@ -175,8 +184,9 @@ class Projector(nn.Sequential):
 class GliZNetOutput(NamedTuple):
     """Scores of labels, merged per input.
 
-    logits: (N, K) cosine similarity times exp(logit_scale).
-    bce_logits: (N, K) cosine similarity times exp(bce_scale), for the BCE loss.
+    logits: (N, K) (cosine similarity - score_offset) times exp(logit_scale).
+    bce_logits: (N, K) (cosine similarity - score_offset) times exp(bce_scale),
+        for the BCE loss.
     label_embeddings: (N, K, D) unit-length projected label vectors.
     label_mask: (N, K) True where a label exists.
     """
@@ -304,24 +314,38 @@ class GliZNetForSequenceClassification(nn.Module):
             requires_grad=bool(config.learn_temperature),
         )
         self.bce_scale = nn.Parameter(torch.tensor([float(config.bce_scale_init)]))
+        self.score_offset = nn.Parameter(torch.tensor([float(config.score_offset_init)]),
+                                         requires_grad=bool(config.learn_score_offset))
         self.tokenizer = tokenizer
         self._encoder: Optional[GliZNetEncoder] = None
 
     # -- the network -----------------------------------------------------------
     def forward(
         self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        label_index: torch.Tensor,
-        lab_index: torch.Tensor,
-        text_mask: torch.Tensor,
+        input_ids: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+        label_index: Optional[torch.Tensor] = None,
+        lab_index: Optional[torch.Tensor] = None,
+        text_mask: Optional[torch.Tensor] = None,
         pass_example: Optional[torch.Tensor] = None,
         pass_slots: Optional[torch.Tensor] = None,
         n_inputs: Optional[int] = None,
         n_labels_max: Optional[int] = None,
+        isolated: Optional[IsolatedBatch] = None,
     ) -> GliZNetOutput:
         """Score the labels of each pass; merge passes per input when
-        ``pass_example``/``pass_slots`` are given (see encoding.Batch)."""
+        ``pass_example``/``pass_slots`` are given (see encoding.Batch).
+
+        isolated: instead of passes, an :class:`IsolatedBatch` (texts and distinct
+            label blocks as separate sequences; ``label_attention="isolated"``
+            only). It gives the same scores as the packed passes for far less
+            compute, since each label is encoded once per batch, not once per text.
+        """
+        if isolated is not None:
+            return self._forward_isolated(isolated)
+        if input_ids is None or attention_mask is None or label_index is None \
+                or lab_index is None or text_mask is None:
+            raise ValueError("forward needs the packed pass tensors or isolated=IsolatedBatch")
         if self.config.label_attention == "full":
             hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         else:
@@ -352,7 +376,7 @@ class GliZNetForSequenceClassification(nn.Module):
             label_vec = self.label_projector(_scatter_mean(hidden, lab_index, n_pass_labels))
         text_unit = F.normalize(text_vec.float(), dim=-1)
         label_unit = F.normalize(label_vec.float(), dim=-1)
-        sim = torch.einsum("pd,pkd->pk", text_unit, label_unit)
+        sim = torch.einsum("pd,pkd->pk", text_unit, label_unit) - self.score_offset.float()
         logits = sim * torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
         bce_logits = sim * torch.exp(torch.clamp(self.bce_scale.float(), -10.0, 10.0))
         if pass_example is None or pass_slots is None:
@@ -373,6 +397,35 @@ class GliZNetForSequenceClassification(nn.Module):
         mask = torch.zeros((N, K), dtype=torch.bool, device=sim.device)
         mask[rows, cols] = True
         return GliZNetOutput(merge(logits), merge(bce_logits), merge(label_unit), mask)
+
+    def _forward_isolated(self, b: IsolatedBatch) -> GliZNetOutput:
+        if self.config.label_attention != "isolated":
+            raise ValueError(
+                f"An IsolatedBatch needs label_attention='isolated', not {self.config.label_attention!r}"
+            )
+        hidden = self.dropout(self.backbone(input_ids=b.text_ids,
+                                            attention_mask=b.text_attention).last_hidden_state)
+        if self.config.text_pooling == "cls":
+            text_vec = hidden[:, 0]
+        else:
+            m = b.text_attention.unsqueeze(-1).to(hidden.dtype)
+            text_vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+        text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
+        hidden = self.dropout(self.backbone(input_ids=b.label_ids,
+                                            attention_mask=b.label_attention).last_hidden_state)
+        pool = b.label_pool.unsqueeze(-1).to(hidden.dtype)
+        if self.config.label_pooling == "mean":
+            label_vec = (self.label_projector(hidden) * pool).sum(1) / pool.sum(1).clamp(min=1.0)
+        else:
+            label_vec = self.label_projector((hidden * pool).sum(1) / pool.sum(1).clamp(min=1.0))
+        label_unit = F.normalize(label_vec.float(), dim=-1)
+        mask = b.slot_label >= 0
+        per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
+        sim = (text_unit.unsqueeze(1) * per_slot).sum(-1) - self.score_offset.float()
+        logits = sim * torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
+        bce_logits = sim * torch.exp(torch.clamp(self.bce_scale.float(), -10.0, 10.0))
+        return GliZNetOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
+                             per_slot, mask)
 
     def compute_loss(self, output: GliZNetOutput, targets: torch.Tensor,
                      target_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -408,6 +461,7 @@ class GliZNetForSequenceClassification(nn.Module):
                 max_length=resolve_max_length(self.config, self.backbone.config, tokenizer),
                 template=self.config.template,
                 lab_token=self.config.lab_token,
+                separate_blocks=self.config.label_attention == "isolated",
             )
         return self._encoder
 
@@ -483,32 +537,15 @@ class GliZNetForSequenceClassification(nn.Module):
         each text and each distinct label is encoded once, alone (same scores as
         the packed passes, far less compute with many labels)."""
         out = [np.zeros(enc.n_labels, dtype=np.float32) for enc in encoded]
-        texts: List[List[int]] = []
-        label_seqs: Dict[Tuple[int, ...], int] = {}
-        label_pool: List[List[int]] = []  # per label sequence: offsets pooled
-        where: List[Tuple[int, int, int]] = []  # (input, slot, label sequence)
-        for e, enc in enumerate(encoded):
-            first = enc.passes[0]
-            texts.append([t for t, m in zip(first.input_ids, first.text_mask) if m])
-            for p in enc.passes:
-                for k, slot in enumerate(p.slots, start=1):
-                    toks = [(t, li == k) for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index)
-                            if li == k or lb == k]
-                    key = tuple(t for t, _ in toks)
-                    if key not in label_seqs:
-                        label_seqs[key] = len(label_seqs)
-                        if self.config.label_pooling == "mean":
-                            label_pool.append([j for j, (_, is_lab) in enumerate(toks) if is_lab])
-                        else:
-                            label_pool.append([j for j, (_, is_lab) in enumerate(toks) if not is_lab])
-                    where.append((e, slot, label_seqs[key]))
+        seqs = isolated_sequences(encoded, self.config.label_pooling)
+        texts, label_pool, where = seqs.texts, seqs.label_pools, seqs.where
         use_amp = half_precision and self.device.type == "cuda"
         with self._inference():
             t_hidden = self._encode_sequences(texts, batch_size, use_amp)
             text_vec = torch.stack([h.mean(0) if self.config.text_pooling == "mean" else h[0]
                                     for h in t_hidden])
             text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
-            l_hidden = self._encode_sequences(list(label_seqs), batch_size, use_amp)
+            l_hidden = self._encode_sequences(seqs.labels, batch_size, use_amp)
             if self.config.label_pooling == "mean":
                 label_vec = torch.stack([self.label_projector(h[pool]).mean(0)
                                          for h, pool in zip(l_hidden, label_pool)])
@@ -520,7 +557,8 @@ class GliZNetForSequenceClassification(nn.Module):
             if where:
                 rows = torch.tensor([w[0] for w in where])
                 cols = torch.tensor([w[2] for w in where])
-                sims = (text_unit[rows] * label_unit[cols]).sum(-1) * scale
+                sims = ((text_unit[rows] * label_unit[cols]).sum(-1)
+                        - self.score_offset.float()) * scale
                 for (e, slot, _), v in zip(where, sims.cpu().numpy()):
                     out[e][slot] = v
         return out

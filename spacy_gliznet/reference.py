@@ -86,6 +86,9 @@ def reference_config(directory: Path, data: Dict[str, Any]) -> GliZNetConfig:
         logit_scale_init=float(data.get("logit_scale_init", 2.0)),
         learn_temperature=bool(data.get("learn_temperature", True)),
         template="reference",
+        # The original has no offset: keep it at 0 in training too, so that a
+        # fine-tuned model can still be exported to the original layout.
+        learn_score_offset=False,
         dropout=float(data.get("dropout_rate", 0.1)),
         supcon_loss_weight=float(data.get("supcon_loss_weight", 1.0)),
         label_repulsion_weight=float(data.get("label_repulsion_weight", 0.1)),
@@ -134,6 +137,7 @@ def load_reference(directory: Path, data: Dict[str, Any], overrides: Dict[str, A
     except (ValueError, TypeError, KeyError) as err:
         raise _refuse(directory, f"a config that cannot be built ({err})") from err
     state = map_reference_state(directory, read_weights(directory))
+    state.setdefault("score_offset", torch.zeros(1))  # the original has no offset
     own = set(model.state_dict())
     for what, keys in (("missing weights", own - set(state)), ("unexpected weights", set(state) - own)):
         if keys:
@@ -191,6 +195,13 @@ def save_reference_checkpoint(model: GliZNetForSequenceClassification,
         problems.append(f"label_pooling={cfg.label_pooling!r} (the original mean-pools label tokens)")
     if cfg.lab_token != LAB_TOKEN:
         problems.append(f"lab_token={cfg.lab_token!r} (the original uses {LAB_TOKEN!r})")
+    if cfg.label_attention != "full":
+        problems.append(f"label_attention={cfg.label_attention!r} (in the original every token "
+                        "attends to the whole sequence)")
+    offset = float(model.score_offset.detach().float().cpu().item())
+    if offset != 0.0:
+        problems.append(f"score_offset={offset:g} (the original scores cos * temperature, "
+                        "with no offset)")
     tokenizer = tokenizer if tokenizer is not None else model.tokenizer
     if tokenizer is None:
         problems.append("no tokenizer (pass one, or load the model with its tokenizer)")
@@ -206,6 +217,8 @@ def save_reference_checkpoint(model: GliZNetForSequenceClassification,
         raise ValueError(f"The tokenizer has no {cfg.lab_token!r} token")
     state = {}
     for name, value in model.state_dict().items():
+        if name == "score_offset":
+            continue
         key = reference_weight_name(name)
         value = value.detach().cpu().float()
         if key in SCALAR_MAP:

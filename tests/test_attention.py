@@ -126,7 +126,7 @@ def test_isolated_fast_prediction_matches_packed_passes(tiny_bert_dir):
 
     for pooling in ("mean", "lab"):
         model, tok = _load(tiny_bert_dir, label_attention="isolated", label_pooling=pooling,
-                           text_pooling="mean", max_length=12)
+                           text_pooling="mean", max_length=8)
         texts = [TEXT, "rain and cold weather today", "pasta"]
         enc = model.get_encoder().encode(texts, [LABELS, LABELS[:2], LABELS[::-1]])
         assert any(len(e.passes) > 1 for e in enc)
@@ -137,3 +137,76 @@ def test_isolated_fast_prediction_matches_packed_passes(tiny_bert_dir):
             packed = model(**b.model_kwargs()).logits.numpy()
         for e, (x, lg) in enumerate(zip(enc, fast)):
             np.testing.assert_allclose(lg, packed[e, : x.n_labels], atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling,text_pooling,layernorm",
+                         [("mean", "mean", False), ("lab", "cls", True), ("mean", "cls", True)])
+def test_isolated_training_batch_matches_packed_passes(tiny_bert_dir, pooling, text_pooling, layernorm):
+    """The training forward of an isolated model encodes texts and distinct labels
+    apart (IsolatedBatch): same logits, mask and gradients as the packed passes."""
+    from spacy_gliznet.encoding import collate, collate_isolated
+
+    model, tok = _load(tiny_bert_dir, label_attention="isolated", label_pooling=pooling,
+                       text_pooling=text_pooling, use_projection_layernorm=layernorm,
+                       max_length=8, score_offset_init=0.1)
+    texts = [TEXT, "rain and cold weather today", "pasta"]
+    labels = [LABELS, LABELS[:2], LABELS[::-1]]
+    enc = model.get_encoder().encode(texts, labels)
+    assert any(len(e.passes) > 1 for e in enc)
+    iso = collate_isolated(enc, len(LABELS), 0, pooling)
+    assert iso.label_ids.shape[0] == len(LABELS)  # each distinct label encoded once
+    targets = torch.zeros(3, len(LABELS))
+    targets[0, 0] = targets[1, 1] = targets[2, 3] = 1.0
+    results = []
+    for kwargs in (collate([p for e in enc for p in e.passes], 3, len(LABELS), 0).model_kwargs(),
+                   iso.model_kwargs()):
+        model.zero_grad()
+        out = model(**kwargs)
+        loss = model.compute_loss(out, targets, out.label_mask)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        results.append((out, grads))
+    (packed, g_packed), (isolated, g_iso) = results
+    assert torch.equal(packed.label_mask, isolated.label_mask)
+    np.testing.assert_allclose(isolated.logits.detach().numpy(), packed.logits.detach().numpy(),
+                               atol=1e-5)
+    np.testing.assert_allclose(isolated.bce_logits.detach().numpy(),
+                               packed.bce_logits.detach().numpy(), atol=1e-5)
+    assert set(g_iso) == set(g_packed)
+    for name in g_packed:
+        np.testing.assert_allclose(g_iso[name].numpy(), g_packed[name].numpy(), atol=1e-4,
+                                   err_msg=name)
+
+
+def test_isolated_batch_needs_an_isolated_model(tiny_bert_dir):
+    from spacy_gliznet.encoding import collate_isolated
+
+    model, tok = _load(tiny_bert_dir)
+    enc = model.get_encoder().encode([TEXT], [LABELS])
+    with pytest.raises(ValueError, match="isolated"):
+        model(**collate_isolated(enc, len(LABELS), 0, "mean").model_kwargs())
+    with pytest.raises(ValueError, match="packed pass tensors"):
+        model()
+
+
+def test_isolated_text_cut_does_not_depend_on_the_labels(tiny_bert_dir):
+    """With label_attention "isolated" a long text keeps max_length - 2 tokens however
+    many labels come with it, so a label's score is the same alone or among many."""
+    model, tok = _load(tiny_bert_dir, label_attention="isolated", text_pooling="mean", max_length=24)
+    text = " ".join(["the team won the match with a late goal"] * 4)
+    many = LABELS + [f"label {w}" for w in "abcdefgh"]
+    enc = model.get_encoder()
+    alone, crowd = enc.encode([text, text], [["sports"], many])
+    assert alone.n_text_tokens_used == crowd.n_text_tokens_used == 22
+    a = model.predict_example(text, ["sports"]).as_dict()["sports"]
+    b = model.predict_example(text, many).as_dict()["sports"]
+    assert a == pytest.approx(b, abs=1e-6)
+    # the packed passes of the isolated model still give the same scores
+    from spacy_gliznet.encoding import collate
+
+    (crowd,) = enc.encode([text], [many])
+    assert len(crowd.passes) > 1
+    b2 = collate(crowd.passes, 1, len(many), 0)
+    with torch.no_grad():
+        packed = model(**b2.model_kwargs()).logits[0].numpy()
+    np.testing.assert_allclose(packed, model.predict_encoded([crowd])[0], atol=1e-5)

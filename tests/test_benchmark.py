@@ -99,6 +99,24 @@ def test_bundled_default_model_out_of_the_box():
     assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_bundled_default_model_is_calibrated():
+    """The bundled model went through `calibrate` (examples/zero_shot/project.yml): it
+    stores a non-zero offset, where a multi-label score passes 0.5."""
+    import spacy
+
+    from spacy_gliznet.layers import ensure_loaded
+
+    nlp = spacy.blank("en")
+    pipe = nlp.add_pipe("gliznet_textcat", config={"labels": ["sports", "cooking"]})
+    module = ensure_loaded(pipe.model)
+    assert module.config.label_attention == "isolated"
+    offset = module.score_offset.item()
+    assert 0.05 < offset < 0.6
+    doc = nlp("The striker scored twice and the home team won the match.")
+    assert doc.cats["sports"] > doc.cats["cooking"]
+    assert doc.cats["cooking"] < 0.5
+
+
 def test_benchmark_cli_quantized(tmp_path, tiny_gliznet_dir, capsys):
     from spacy_gliznet.__main__ import main
 

@@ -168,3 +168,35 @@ def test_negative_sampling_adds_pipe_labels(tiny_gliznet_dir):
     eg = Example.from_dict(nlp.make_doc("the team"), {"cats": {"sports": 1.0}})
     keys = [k for k, _ in pipe._training_labels(eg)]
     assert len(keys) == 3 and "sports" in keys and len(set(keys)) == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_isolated_dir(tiny_bert_dir, tmp_path_factory):
+    """A GliZNet checkpoint with label_attention "isolated", like the bundled model."""
+    from spacy_gliznet.cli.init_model import init_model
+
+    return init_model(str(tiny_bert_dir), tmp_path_factory.mktemp("iso") / "m", max_length=64)
+
+
+def test_isolated_model_trains_on_texts_and_distinct_labels(tiny_isolated_dir, monkeypatch):
+    """nlp.update of an isolated model encodes each text and each distinct label once
+    (no packed passes) and still fits the data."""
+    import spacy_gliznet.layers as layers
+
+    def no_packed(*args, **kwargs):
+        raise AssertionError("the packed passes were built for an isolated model")
+
+    monkeypatch.setattr(layers, "collate", no_packed)
+    nlp = make_nlp(tiny_isolated_dir, shuffle_labels=True, model={
+        "@architectures": "spacy_gliznet.GliZNet.v1", "name": str(tiny_isolated_dir),
+        "dropout": 0.0})
+    examples = _examples(nlp)
+    optimizer = nlp.initialize(lambda: examples, sgd=Adam(2e-3))
+    first = nlp.update(examples, sgd=optimizer)["gliznet_textcat"]
+    for _ in range(80):
+        losses = nlp.update(examples, sgd=optimizer)
+    assert losses["gliznet_textcat"] < first / 2
+    for text, cats in TRAIN:
+        doc = nlp(text)
+        for label, gold in cats.items():
+            assert (doc.cats[label] >= 0.5) == (gold == 1.0), (text, doc.cats)

@@ -7,6 +7,13 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "speed_benchmark.py"
 
 
+def load_script():
+    spec = importlib.util.spec_from_file_location("speed_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_speed_benchmark_prints_side_by_side_ratios(tiny_gliznet_dir, tmp_path, capsys):
     data = tmp_path / "bench"
     data.mkdir()
@@ -14,14 +21,35 @@ def test_speed_benchmark_prints_side_by_side_ratios(tiny_gliznet_dir, tmp_path, 
         json.dumps({"text": t, "labels": ["card"]}) for t in ["the team won", "pasta is good", "a song"]))
     (data / "manifest.json").write_text(json.dumps({"banking77": {
         "file": "banking77.jsonl", "labels": ["card", "cash", "top up", "fee"]}}))
-    spec = importlib.util.spec_from_file_location("speed_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script()
     module.main(["--model", str(tiny_gliznet_dir), "--data", str(data), "--docs", "3",
                  "--labels", "1", "4", "--repeat", "1", "--latency-runs", "3", "--threads", "1"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 4 |")]
     assert len(rows) == 2
     cells = rows[1].strip("|").split("|")
-    assert len(cells) == 8 and all(float(c) > 0 for c in cells)
+    assert len(cells) == 11 and all(float(c) > 0 for c in cells)
     assert "p50" in out and "peak RSS" in out
+
+
+def test_isolated_ceiling_computes_the_models_own_scores(tiny_bert_dir):
+    """The "bare" column of an isolated model must time the same computation as its
+    prediction path: same cosines, on the same pre-tokenized inputs."""
+    import numpy as np
+    import torch
+
+    from spacy_gliznet import GliZNetForSequenceClassification
+
+    torch.manual_seed(0)
+    model, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
+        tiny_bert_dir, projected_dim=16, label_attention="isolated", text_pooling="mean",
+        score_offset_init=0.1)
+    model.eval()
+    texts = ["the team won the final", "pasta", "a long song about rain and the sea"]
+    labels = ["sports", "food and drink", "music"]
+    script = load_script()
+    cos = script.run_isolated(model, script.isolated_batches(model, texts, labels, 2)).numpy()
+    enc = model.get_encoder()
+    logits = np.stack(model.predict_encoded(enc.encode(texts, [labels] * 3)))
+    scale = float(torch.exp(model.logit_scale.detach()))
+    assert np.allclose(cos * scale, logits, atol=1e-5)

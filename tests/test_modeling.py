@@ -105,3 +105,50 @@ def test_compute_loss_backpropagates(tiny_gliznet_dir):
     loss.backward()
     assert torch.isfinite(loss)
     assert model.text_projector[0].weight.grad is not None
+
+
+def test_score_offset_moves_the_sigmoid_cut_but_not_the_ranking(tiny_bert_dir):
+    torch.manual_seed(0)
+    base, tok = load_model(tiny_bert_dir, projected_dim=8, logit_scale_init=1.0)
+    shifted, _ = load_model(tiny_bert_dir, projected_dim=8, logit_scale_init=1.0,
+                            score_offset_init=0.3)
+    shifted.load_state_dict({**base.state_dict(), "score_offset": torch.tensor([0.3])})
+    enc = base.get_encoder(tok)
+    encoded = enc.encode(["the team won the match"], [["sports", "food", "music", "rain"]])
+    a = base.predict_encoded(encoded)[0]
+    b = shifted.predict_encoded(encoded)[0]
+    scale = float(np.exp(1.0))
+    np.testing.assert_allclose(b, a - 0.3 * scale, atol=1e-5)   # (cos - 0.3) * T
+    soft_a = base.predict_example("the team won the match", ["sports", "food"], activation="softmax")
+    soft_b = shifted.predict_example("the team won the match", ["sports", "food"], activation="softmax")
+    assert soft_b.as_dict() == pytest.approx(soft_a.as_dict(), abs=1e-6)
+    # the packed training forward applies the same offset
+    batch = collate(encoded[0].passes, 1, 4, enc.pad_id)
+    shifted.eval()
+    with torch.no_grad():
+        out = shifted(**batch.model_kwargs())
+    np.testing.assert_allclose(out.logits[0].numpy(), b, atol=1e-5)
+
+
+def test_checkpoint_without_score_offset_loads_with_offset_zero(tiny_gliznet_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model, _ = load_model(tiny_gliznet_dir)
+    model.save_pretrained(tmp_path / "old")
+    state = load_file(str(tmp_path / "old" / "model.safetensors"))
+    assert "score_offset" in state
+    del state["score_offset"]  # as written before the offset existed
+    save_file(state, str(tmp_path / "old" / "model.safetensors"))
+    old, _ = load_model(tmp_path / "old")
+    assert old.score_offset.item() == 0.0
+    a = model.predict_example("the cat", ["cat", "dog"]).as_dict()
+    assert old.predict_example("the cat", ["cat", "dog"]).as_dict() == pytest.approx(a, abs=1e-7)
+
+
+def test_score_offset_survives_save_and_load(tiny_bert_dir, tmp_path):
+    model, tok = load_model(tiny_bert_dir, projected_dim=8)
+    with torch.no_grad():
+        model.score_offset.fill_(0.25)
+    model.save_pretrained(tmp_path / "m", tokenizer=tok)
+    again, _ = load_model(tmp_path / "m")
+    assert again.score_offset.item() == pytest.approx(0.25)

@@ -319,6 +319,8 @@ def test_export_refuses_what_the_layout_cannot_express(tiny_bert_dir, tmp_path):
         ({}, "template='gliznet'"),
         ({"template": "reference", "text_pooling": "mean"}, "text_pooling='mean'"),
         ({"template": "reference", "label_pooling": "lab"}, "label_pooling='lab'"),
+        ({"template": "reference", "label_attention": "isolated"}, "label_attention='isolated'"),
+        ({"template": "reference", "score_offset_init": 0.25}, "score_offset=0.25"),
     ]
     for i, (overrides, needle) in enumerate(settings):
         model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
@@ -351,6 +353,7 @@ def modernbert_reference(tiny_modernbert_dir, tmp_path_factory):
         for _, param in model.named_parameters():
             param.add_(0.02 * torch.randn(param.shape, generator=gen))
         model.logit_scale.fill_(1.5)
+        model.score_offset.zero_()  # the original layout has no offset
     model.eval()
     directory = tmp_path_factory.mktemp("modernbert_reference")
     save_reference_checkpoint(model, directory, tok)
@@ -500,3 +503,25 @@ def test_pipeline_to_disk_and_spacy_load_fresh_process(reference_dir, tmp_path):
     for case, cats in zip(KEPT, results):
         assert_scores(cats, case["scores"])
     assert not copy.exists()
+
+
+def test_fine_tuned_reference_model_can_still_be_exported(modernbert_reference, tmp_path):
+    """An imported original checkpoint keeps score_offset fixed at 0 through training,
+    so the fine-tuned model still fits the original layout."""
+    from spacy_gliznet.encoding import collate
+
+    _, _, directory = modernbert_reference
+    model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(directory)
+    assert model.score_offset.requires_grad is False
+    enc = model.get_encoder().encode(["the team won"], [["sports", "food"]])
+    batch = collate(enc[0].passes, 1, 2, model.get_encoder().pad_id)
+    out = model(**batch.model_kwargs())
+    model.compute_loss(out, torch.tensor([[1.0, 0.0]]), out.label_mask).backward()
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    optimizer.step()
+    assert model.score_offset.item() == 0.0
+    model.save_pretrained(tmp_path / "own", tokenizer=tok)
+    own, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "own")
+    assert own.score_offset.requires_grad is False
+    save_reference_checkpoint(own, tmp_path / "back")
+    assert (tmp_path / "back" / "model.safetensors").is_file()

@@ -1,0 +1,158 @@
+"""Calibrate a GliZNet checkpoint's scores on labelled data: its temperature and
+its cosine offset (the point where a multi-label score crosses 0.5).
+
+A GliZNet score is ``(cos - score_offset) * exp(logit_scale)``. Neither value
+changes which label ranks first, so single-label predictions stay as they are;
+they decide how confident the scores look and, in multi-label mode, which
+labels pass the component's threshold of 0.5.
+
+- ``score_offset``: the cosine cut-off that gives the best average macro-F1 over
+  the multi-label datasets of ``data`` (unchanged when there are none);
+- ``logit_scale`` (and ``bce_scale``, the BCE loss's temperature, so later
+  fine-tuning starts calibrated): the temperature with the lowest mean loss,
+  softmax cross-entropy on single-label datasets and binary cross-entropy on
+  multi-label ones, averaged per dataset.
+
+Both are chosen on a grid, from a sample of at most ``limit`` rows per dataset
+scored once by the model's own prediction path.
+"""
+
+import random
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..readers import Dataset, load_datasets
+from .benchmark import decide, macro_f1
+
+OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)
+LOG_SCALE_GRID = np.round(np.arange(0.0, 6.001, 0.05), 2)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+
+
+def _bce(logits: np.ndarray, targets: np.ndarray) -> float:
+    return float(np.mean(np.logaddexp(0.0, logits) - targets * logits))
+
+
+def dataset_loss(cos: np.ndarray, targets: np.ndarray, multi_label: bool, offset: float,
+                 log_scale: float) -> float:
+    """Mean loss of one dataset's (N, K) cosines at this offset and temperature."""
+    logits = (cos - offset) * np.exp(log_scale)
+    if multi_label:
+        return _bce(logits, targets)
+    return float(-(_log_softmax(logits) * targets).sum(1).mean())
+
+
+def choose_offset(sims: Sequence[Dict], grid: np.ndarray = OFFSET_GRID) -> Optional[float]:
+    """Offset with the best mean macro-F1 over the multi-label entries (None if none)."""
+    multi = [s for s in sims if s["multi_label"]]
+    if not multi:
+        return None
+    scores = [np.mean([macro_f1(s["gold"], decide(s["cos"], True, float(c)), s["cos"].shape[1])
+                       for s in multi]) for c in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+def choose_log_scale(sims: Sequence[Dict], offset: float,
+                     grid: np.ndarray = LOG_SCALE_GRID) -> float:
+    """log-temperature with the lowest per-dataset mean loss at ``offset``."""
+    losses = [np.mean([dataset_loss(s["cos"], s["targets"], s["multi_label"], offset, float(t))
+                       for s in sims]) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def similarities(model, sets: Sequence[Dataset], batch_size: int = 64,
+                 progress: bool = True) -> List[Dict]:
+    """Each dataset's (N, K) cosine similarities under ``model``, with its gold labels."""
+    import torch
+    from tqdm import tqdm
+
+    encoder = model.get_encoder()
+    scale = float(torch.exp(torch.clamp(model.logit_scale.detach().float(), -10.0, 10.0)))
+    offset = float(model.score_offset.detach().float())
+    out = []
+    for d in tqdm(sets, desc="calibrate", unit="dataset", disable=not progress):
+        texts = [r["text"] for r in d.rows]
+        encoded = encoder.encode(texts, [d.labels] * len(texts))
+        logits = np.stack(model.predict_encoded(encoded, batch_size=batch_size))
+        index = {lab: i for i, lab in enumerate(d.labels)}
+        gold = [[index[g] for g in r["labels"]] for r in d.rows]
+        targets = np.zeros_like(logits)
+        for row, g in enumerate(gold):
+            targets[row, g] = 1.0
+        keep = targets.sum(1) > 0 if not d.multi_label else np.ones(len(gold), dtype=bool)
+        out.append({"name": d.name, "multi_label": d.multi_label, "cos": logits / scale + offset,
+                    "gold": gold, "targets": targets, "keep": keep})
+    return out
+
+
+def calibrate(
+    model_name: Union[str, Path],
+    data: Union[str, Path],
+    output: Union[str, Path],
+    *,
+    datasets: Optional[Sequence[str]] = None,
+    exclude: Sequence[str] = (),
+    limit: int = 300,
+    seed: int = 0,
+    batch_size: int = 64,
+    fp16: bool = True,
+    progress: bool = True,
+) -> Dict:
+    """Calibrate ``model_name`` on the datasets of ``data`` and save the result to ``output``.
+
+    model_name: GliZNet checkpoint (directory or Hub id).
+    data: a folder with manifest.json and JSONL files (``{"text", "labels"}`` rows).
+    datasets, exclude: which of its datasets to use (default: all).
+    limit: rows sampled per dataset (0: all).
+    fp16: store the weights in float16.
+    Returns a report: the chosen values and the macro-F1 per multi-label dataset
+    before and after.
+    """
+    import torch
+
+    from ..modeling import GliZNetForSequenceClassification
+
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    sets = load_datasets(data, datasets, exclude=exclude)
+    if not sets:
+        raise ValueError(f"No datasets to calibrate on in {str(data)!r}")
+    rng = random.Random(seed)
+    for d in sets:
+        rng.shuffle(d.rows)
+        if limit:
+            d.rows = d.rows[:limit]
+    model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(model_name)
+    sims = similarities(model, sets, batch_size=batch_size, progress=progress)
+    for s in sims:  # single-label rows without a gold label carry no softmax target
+        for key in ("cos", "targets"):
+            s[key] = s[key][s["keep"]]
+        s["gold"] = [g for g, k in zip(s["gold"], s["keep"]) if k]
+    old_offset = float(model.score_offset.detach().float())
+    new_offset = choose_offset(sims)
+    offset = old_offset if new_offset is None else new_offset
+    log_scale = choose_log_scale(sims, offset)
+
+    def f1_at(c: float) -> Dict[str, float]:
+        return {s["name"]: macro_f1(s["gold"], decide(s["cos"], True, c), s["cos"].shape[1])
+                for s in sims if s["multi_label"]}
+
+    report = {
+        "data": str(data), "rows": int(sum(len(s["gold"]) for s in sims)),
+        "datasets": [s["name"] for s in sims],
+        "score_offset": {"before": old_offset, "after": offset},
+        "logit_scale": {"before": float(model.logit_scale.detach().float()), "after": log_scale},
+        "multi_label_macro_f1": {"before": f1_at(old_offset), "after": f1_at(offset)},
+    }
+    with torch.no_grad():
+        model.score_offset.fill_(offset)
+        model.logit_scale.fill_(log_scale)
+        model.bce_scale.fill_(log_scale)
+    model.save_pretrained(output, tokenizer=tokenizer, dtype=torch.float16 if fp16 else None)
+    return report
