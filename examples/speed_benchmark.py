@@ -73,17 +73,15 @@ def bare_batches(module, texts, labels, batch_size):
 
 
 def _padded(seqs, pools, batch_size, pad_id):
+    from spacy_gliznet.encoding import pad_sequences
+
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     batches = []
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        S = max(len(seqs[i]) for i in idx)
-        ids = torch.full((len(idx), S), pad_id, dtype=torch.long)
-        att = torch.zeros((len(idx), S), dtype=torch.long)
-        pool = torch.zeros((len(idx), S, 1))
+        ids, att = pad_sequences([seqs[i] for i in idx], pad_id)
+        pool = torch.zeros(ids.shape + (1,))
         for row, i in enumerate(idx):
-            ids[row, : len(seqs[i])] = torch.tensor(seqs[i])
-            att[row, : len(seqs[i])] = 1
             pool[row, pools[i]] = 1.0
         batches.append((ids, att, pool))
     return batches, torch.tensor(order)

@@ -455,7 +455,8 @@ class IsolatedBatch:
         return {"isolated": self}
 
 
-def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask) tensors of token sequences, right-padded to the longest."""
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     att = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -478,8 +479,8 @@ def collate_isolated(
     seqs = isolated_sequences(encoded, label_pooling)
     if not seqs.labels:
         raise GliZNetInputError("Nothing to score: no labels")
-    text_ids, text_att = _pad(seqs.texts, pad_id)
-    label_ids, label_att = _pad(seqs.labels, pad_id)
+    text_ids, text_att = pad_sequences(seqs.texts, pad_id)
+    label_ids, label_att = pad_sequences(seqs.labels, pad_id)
     pool = torch.zeros(label_ids.shape, dtype=torch.long)
     for u, positions in enumerate(seqs.label_pools):
         pool[u, positions] = 1

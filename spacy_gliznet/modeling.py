@@ -31,6 +31,7 @@ from .encoding import (
     IsolatedBatch,
     collate,
     isolated_sequences,
+    pad_sequences,
     validate_labels,
 )
 
@@ -376,11 +377,9 @@ class GliZNetForSequenceClassification(nn.Module):
             label_vec = self.label_projector(_scatter_mean(hidden, lab_index, n_pass_labels))
         text_unit = F.normalize(text_vec.float(), dim=-1)
         label_unit = F.normalize(label_vec.float(), dim=-1)
-        sim = torch.einsum("pd,pkd->pk", text_unit, label_unit) - self.score_offset.float()
-        logits = sim * torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
-        bce_logits = sim * torch.exp(torch.clamp(self.bce_scale.float(), -10.0, 10.0))
+        logits, bce_logits = self._scores(torch.einsum("pd,pkd->pk", text_unit, label_unit))
         if pass_example is None or pass_slots is None:
-            mask = torch.arange(n_pass_labels, device=sim.device).unsqueeze(0) < (
+            mask = torch.arange(n_pass_labels, device=logits.device).unsqueeze(0) < (
                 label_index.max(dim=1).values.unsqueeze(1)
             )
             return GliZNetOutput(logits, bce_logits, label_unit, mask)
@@ -394,9 +393,17 @@ class GliZNetForSequenceClassification(nn.Module):
             out = values.new_zeros((N, K) + tuple(values.shape[2:]))
             return out.index_put((rows, cols), values[valid])
 
-        mask = torch.zeros((N, K), dtype=torch.bool, device=sim.device)
+        mask = torch.zeros((N, K), dtype=torch.bool, device=logits.device)
         mask[rows, cols] = True
         return GliZNetOutput(merge(logits), merge(bce_logits), merge(label_unit), mask)
+
+    def _scores(self, cos: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(logits, bce_logits) of cosine similarities: (cos - score_offset) times
+        the score temperature and the BCE temperature."""
+        sim = cos - self.score_offset.float()
+        logits = sim * torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
+        bce_logits = sim * torch.exp(torch.clamp(self.bce_scale.float(), -10.0, 10.0))
+        return logits, bce_logits
 
     def _forward_isolated(self, b: IsolatedBatch) -> GliZNetOutput:
         if self.config.label_attention != "isolated":
@@ -421,9 +428,7 @@ class GliZNetForSequenceClassification(nn.Module):
         label_unit = F.normalize(label_vec.float(), dim=-1)
         mask = b.slot_label >= 0
         per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
-        sim = (text_unit.unsqueeze(1) * per_slot).sum(-1) - self.score_offset.float()
-        logits = sim * torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
-        bce_logits = sim * torch.exp(torch.clamp(self.bce_scale.float(), -10.0, 10.0))
+        logits, bce_logits = self._scores((text_unit.unsqueeze(1) * per_slot).sum(-1))
         return GliZNetOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
                              per_slot, mask)
 
@@ -519,12 +524,7 @@ class GliZNetForSequenceClassification(nn.Module):
         with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                S = max(len(seqs[i]) for i in idx)
-                ids = torch.full((len(idx), S), pad, dtype=torch.long)
-                att = torch.zeros((len(idx), S), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    ids[row, : len(seqs[i])] = torch.tensor(seqs[i])
-                    att[row, : len(seqs[i])] = 1
+                ids, att = pad_sequences([seqs[i] for i in idx], pad)
                 hidden = self.backbone(input_ids=ids.to(device),
                                        attention_mask=att.to(device)).last_hidden_state.float()
                 for row, i in enumerate(idx):
@@ -553,12 +553,10 @@ class GliZNetForSequenceClassification(nn.Module):
                 label_vec = self.label_projector(
                     torch.stack([h[pool].mean(0) for h, pool in zip(l_hidden, label_pool)]))
             label_unit = F.normalize(label_vec.float(), dim=-1)
-            scale = torch.exp(torch.clamp(self.logit_scale.float(), -10.0, 10.0))
             if where:
                 rows = torch.tensor([w[0] for w in where])
                 cols = torch.tensor([w[2] for w in where])
-                sims = ((text_unit[rows] * label_unit[cols]).sum(-1)
-                        - self.score_offset.float()) * scale
+                sims = self._scores((text_unit[rows] * label_unit[cols]).sum(-1))[0]
                 for (e, slot, _), v in zip(where, sims.cpu().numpy()):
                     out[e][slot] = v
         return out

@@ -48,13 +48,17 @@ def dataset_loss(cos: np.ndarray, targets: np.ndarray, multi_label: bool, offset
     return float(-(_log_softmax(logits) * targets).sum(1).mean())
 
 
+def multi_label_f1(sims: Sequence[Dict], offset: float) -> Dict[str, float]:
+    """Macro-F1 of each multi-label entry when labels with cos >= ``offset`` are predicted."""
+    return {s["name"]: macro_f1(s["gold"], decide(s["cos"], True, offset), s["cos"].shape[1])
+            for s in sims if s["multi_label"]}
+
+
 def choose_offset(sims: Sequence[Dict], grid: np.ndarray = OFFSET_GRID) -> Optional[float]:
     """Offset with the best mean macro-F1 over the multi-label entries (None if none)."""
-    multi = [s for s in sims if s["multi_label"]]
-    if not multi:
+    if not any(s["multi_label"] for s in sims):
         return None
-    scores = [np.mean([macro_f1(s["gold"], decide(s["cos"], True, float(c)), s["cos"].shape[1])
-                       for s in multi]) for c in grid]
+    scores = [np.mean(list(multi_label_f1(sims, float(c)).values())) for c in grid]
     return float(grid[int(np.argmax(scores))])
 
 
@@ -85,9 +89,13 @@ def similarities(model, sets: Sequence[Dataset], batch_size: int = 64,
         targets = np.zeros_like(logits)
         for row, g in enumerate(gold):
             targets[row, g] = 1.0
-        keep = targets.sum(1) > 0 if not d.multi_label else np.ones(len(gold), dtype=bool)
-        out.append({"name": d.name, "multi_label": d.multi_label, "cos": logits / scale + offset,
-                    "gold": gold, "targets": targets, "keep": keep})
+        cos = logits / scale + offset
+        if not d.multi_label:  # rows without a gold label carry no softmax target
+            keep = targets.sum(1) > 0
+            cos, targets = cos[keep], targets[keep]
+            gold = [g for g, k in zip(gold, keep) if k]
+        out.append({"name": d.name, "multi_label": d.multi_label, "cos": cos,
+                    "gold": gold, "targets": targets})
     return out
 
 
@@ -130,25 +138,18 @@ def calibrate(
             d.rows = d.rows[:limit]
     model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(model_name)
     sims = similarities(model, sets, batch_size=batch_size, progress=progress)
-    for s in sims:  # single-label rows without a gold label carry no softmax target
-        for key in ("cos", "targets"):
-            s[key] = s[key][s["keep"]]
-        s["gold"] = [g for g, k in zip(s["gold"], s["keep"]) if k]
     old_offset = float(model.score_offset.detach().float())
     new_offset = choose_offset(sims)
     offset = old_offset if new_offset is None else new_offset
     log_scale = choose_log_scale(sims, offset)
-
-    def f1_at(c: float) -> Dict[str, float]:
-        return {s["name"]: macro_f1(s["gold"], decide(s["cos"], True, c), s["cos"].shape[1])
-                for s in sims if s["multi_label"]}
 
     report = {
         "data": str(data), "rows": int(sum(len(s["gold"]) for s in sims)),
         "datasets": [s["name"] for s in sims],
         "score_offset": {"before": old_offset, "after": offset},
         "logit_scale": {"before": float(model.logit_scale.detach().float()), "after": log_scale},
-        "multi_label_macro_f1": {"before": f1_at(old_offset), "after": f1_at(offset)},
+        "multi_label_macro_f1": {"before": multi_label_f1(sims, old_offset),
+                                 "after": multi_label_f1(sims, offset)},
     }
     with torch.no_grad():
         model.score_offset.fill_(offset)
