@@ -1,4 +1,4 @@
-"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export ...``"""
+"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export|interpolate ...``"""
 
 import argparse
 import sys
@@ -9,7 +9,8 @@ def _csv(value: Optional[str]):
     return [v for v in value.split(",") if v] if value else None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser of ``python -m spacy_gliznet``."""
     parser = argparse.ArgumentParser(prog="python -m spacy_gliznet")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -71,7 +72,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     x.add_argument("--max-length", type=int, default=None,
                    help="max_length stored in the checkpoint (0: the backbone's own)")
 
-    args = parser.parse_args(argv)
+    w = sub.add_parser("interpolate", help="(1 - alpha) * start + alpha * fine-tune, in weight "
+                       "space (WiSE-FT)")
+    w.add_argument("start", help="GliZNet checkpoint the fine-tune started from")
+    w.add_argument("finetuned", help="GliZNet checkpoint or trained spaCy pipeline directory")
+    w.add_argument("output", help="folder for the interpolated checkpoint")
+    w.add_argument("--alpha", type=float, required=True,
+                   help="weight of the fine-tune, in [0, 1]")
+    w.add_argument("--component", default="gliznet_textcat")
+    w.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
+
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "benchmark":
         from .cli.benchmark import run_benchmark
 
@@ -117,6 +132,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                            fp16=not args.fp32, max_length=args.max_length)
         size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
         print(f"Saved {out} ({size / 1e6:.1f} MB)")
+    elif args.command == "interpolate":
+        from .cli.interpolate import interpolate_models
+
+        out = interpolate_models(args.start, args.finetuned, args.output, args.alpha,
+                                 component=args.component, fp16=not args.fp32)
+        print(f"Saved (1 - {args.alpha:g}) * start + {args.alpha:g} * fine-tune to {out}")
     return 0
 
 

@@ -422,9 +422,16 @@ def isolated_sequences(encoded: Sequence[EncodedInput], label_pooling: str) -> I
         first = enc.passes[0]
         texts.append([t for t, m in zip(first.input_ids, first.text_mask) if m])
         for p in enc.passes:
+            # one scan of the pass: label k's block is its [LAB] token and its label tokens,
+            # in sequence order, each flagged True for a label token
+            groups: Dict[int, List[Tuple[int, bool]]] = {}
+            for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index):
+                if li:
+                    groups.setdefault(li, []).append((t, True))
+                if lb and lb != li:
+                    groups.setdefault(lb, []).append((t, False))
             for k, slot in enumerate(p.slots, start=1):
-                toks = [(t, li == k) for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index)
-                        if li == k or lb == k]
+                toks = groups.get(k, [])
                 key = tuple(t for t, _ in toks)
                 if key not in blocks:
                     blocks[key] = len(blocks)

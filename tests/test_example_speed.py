@@ -53,3 +53,24 @@ def test_isolated_ceiling_computes_the_models_own_scores(tiny_bert_dir):
     logits = np.stack(model.predict_encoded(enc.encode(texts, [labels] * 3)))
     scale = float(torch.exp(model.logit_scale.detach()))
     assert np.allclose(cos * scale, logits, atol=1e-5)
+
+
+def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):
+    script = load_script()
+    calls = []
+    clock = iter(range(1000))
+    monkeypatch.setattr(script.time, "perf_counter", lambda: float(next(clock)))
+    costs = {"a": [5, 2, 7], "b": [1, 9, 3]}  # ticks spent inside each timed run
+
+    def make(name):
+        runs = iter([0] + costs[name])  # the warm-up run, then the timed runs
+
+        def fn():
+            calls.append(name)
+            for _ in range(next(runs)):
+                next(clock)
+        return fn
+
+    best = script.timed_together([make("a"), make("b")], repeat=3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    assert best == [3.0, 2.0]  # each cost + 1 tick between the two perf_counter reads

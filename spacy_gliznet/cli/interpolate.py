@@ -1,0 +1,91 @@
+"""``python -m spacy_gliznet interpolate``: weight-space interpolation between a
+start checkpoint and a fine-tune of it (WiSE-FT: Wortsman et al. 2022, "Robust
+fine-tuning of zero-shot models"), which keeps more of the start's zero-shot
+transfer than the fine-tune alone."""
+
+from pathlib import Path
+from typing import Dict, Union
+
+import torch
+
+# Config fields that change how scores are computed: both models must agree on them.
+SCORING_FIELDS = ("text_pooling", "label_pooling", "template", "label_attention", "lab_token",
+                  "use_projection_layernorm", "projected_dim")
+
+
+def _load_module(name: Union[str, Path], component: str):
+    """A GliZNet checkpoint directory, a Hub id, or a trained spaCy pipeline
+    directory (recognised by its config.cfg) whose ``component`` holds the model."""
+    from ..modeling import GliZNetForSequenceClassification
+
+    if (Path(name) / "config.cfg").is_file():
+        import spacy
+
+        import spacy_gliznet  # noqa: F401  (registers the factory)
+        from ..layers import ensure_loaded
+
+        nlp = spacy.load(name)
+        return ensure_loaded(nlp.get_pipe(component).model)
+    return GliZNetForSequenceClassification.from_pretrained(name)
+
+
+def interpolate_states(start: Dict[str, torch.Tensor], finetuned: Dict[str, torch.Tensor],
+                       alpha: float) -> Dict[str, torch.Tensor]:
+    """``(1 - alpha) * start + alpha * finetuned`` for every floating point tensor
+    (others, e.g. position ids, are taken from ``start``). Both state dicts must
+    have the same names and shapes."""
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    missing, extra = sorted(set(start) - set(finetuned)), sorted(set(finetuned) - set(start))
+    if missing or extra:
+        raise ValueError(
+            "The two models have different parameters; interpolation needs the same "
+            f"architecture (only in start: {missing[:5]}, only in fine-tune: {extra[:5]})")
+    mixed = {}
+    for key, a in start.items():
+        b = finetuned[key]
+        if a.shape != b.shape:
+            raise ValueError(f"Parameter {key!r} has shape {tuple(a.shape)} in start and "
+                             f"{tuple(b.shape)} in the fine-tune")
+        if a.is_floating_point():
+            b = b.to(device=a.device, dtype=a.dtype)
+            mixed[key] = (1 - alpha) * a + alpha * b
+        else:
+            mixed[key] = a.clone()
+    return mixed
+
+
+def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
+                       output: Union[str, Path], alpha: float, *,
+                       component: str = "gliznet_textcat", fp16: bool = True) -> Path:
+    """Save ``(1 - alpha) * start + alpha * finetuned`` to ``output``.
+
+    start: the GliZNet checkpoint the fine-tune started from (directory or Hub id).
+    finetuned: a GliZNet checkpoint or a trained spaCy pipeline directory.
+    alpha: weight of the fine-tune (0: the start, 1: the fine-tune).
+    component: the pipe that holds the model when ``finetuned`` is a pipeline.
+    fp16: store the weights in float16.
+    The output has the start's configuration and tokenizer.
+    """
+    from ..io import read_config, resolve_model_dir
+    from ..modeling import MODEL_TYPE, GliZNetForSequenceClassification
+
+    if read_config(resolve_model_dir(start)).get("model_type") not in (MODEL_TYPE, "gliznet"):
+        raise ValueError(
+            f"{str(start)!r} is not a GliZNet checkpoint (a bare backbone?): the start must be "
+            "the GliZNet checkpoint the fine-tune started from, e.g. the bundled default model")
+    model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(start)
+    tuned = _load_module(finetuned, component)
+    for name in SCORING_FIELDS:
+        a, b = getattr(model.config, name), getattr(tuned.config, name)
+        if a != b:
+            raise ValueError(f"The start and the fine-tune differ in {name} ({a!r} vs {b!r}); "
+                             "interpolation needs a fine-tune of this start checkpoint")
+    if tuned.tokenizer is not None and tokenizer.get_vocab() != tuned.tokenizer.get_vocab():
+        raise ValueError("The start and the fine-tune use different tokenizers; "
+                         "interpolation needs a fine-tune of this start checkpoint")
+    model.load_state_dict(interpolate_states(model.state_dict(), tuned.state_dict(), alpha))
+    output = Path(output)
+    model.save_pretrained(output, tokenizer=tokenizer, dtype=torch.float16 if fp16 else None)
+    return output
