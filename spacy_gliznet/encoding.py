@@ -368,19 +368,15 @@ def collate(
     """Pad passes into a batch of tensors."""
     if not passes:
         raise GliZNetInputError("Nothing to encode: no passes")
-    seq = max(len(p) for p in passes)
+    ids, att = pad_sequences([p.input_ids for p in passes], pad_id)
+    P, seq = ids.shape
     kp = max(len(p.slots) for p in passes)
-    P = len(passes)
-    ids = torch.full((P, seq), pad_id, dtype=torch.long)
-    att = torch.zeros((P, seq), dtype=torch.long)
     lidx = torch.zeros((P, seq), dtype=torch.long)
     labidx = torch.zeros((P, seq), dtype=torch.long)
     tmask = torch.zeros((P, seq), dtype=torch.long)
     slots = torch.full((P, kp), -1, dtype=torch.long)
     for i, p in enumerate(passes):
         n = len(p)
-        ids[i, :n] = torch.tensor(p.input_ids)
-        att[i, :n] = 1
         lidx[i, :n] = torch.tensor(p.label_index)
         labidx[i, :n] = torch.tensor(p.lab_index)
         tmask[i, :n] = torch.tensor(p.text_mask)

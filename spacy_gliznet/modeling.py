@@ -215,6 +215,12 @@ class ClassificationResult:
         return dict(self.labels)
 
 
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of (B, S, D) token vectors over the positions where the (B, S) mask is 1."""
+    m = mask.unsqueeze(-1).to(values.dtype)
+    return (values * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
 def _scatter_mean(values: torch.Tensor, index: torch.Tensor, n_labels: int) -> torch.Tensor:
     """Mean of token vectors per (pass, label).
 
@@ -361,8 +367,7 @@ class GliZNetForSequenceClassification(nn.Module):
         if self.config.text_pooling == "cls":
             text_vec = hidden[:, 0]
         else:
-            m = text_mask.unsqueeze(-1).to(hidden.dtype)
-            text_vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            text_vec = _masked_mean(hidden, text_mask)
         text_vec = self.text_projector(text_vec)
         n_pass_labels = int(pass_slots.shape[1]) if pass_slots is not None else int(label_index.max())
         n_pass_labels = max(n_pass_labels, 1)
@@ -415,16 +420,14 @@ class GliZNetForSequenceClassification(nn.Module):
         if self.config.text_pooling == "cls":
             text_vec = hidden[:, 0]
         else:
-            m = b.text_attention.unsqueeze(-1).to(hidden.dtype)
-            text_vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            text_vec = _masked_mean(hidden, b.text_attention)
         text_unit = F.normalize(self.text_projector(text_vec).float(), dim=-1)
         hidden = self.dropout(self.backbone(input_ids=b.label_ids,
                                             attention_mask=b.label_attention).last_hidden_state)
-        pool = b.label_pool.unsqueeze(-1).to(hidden.dtype)
         if self.config.label_pooling == "mean":
-            label_vec = (self.label_projector(hidden) * pool).sum(1) / pool.sum(1).clamp(min=1.0)
+            label_vec = _masked_mean(self.label_projector(hidden), b.label_pool)
         else:
-            label_vec = self.label_projector((hidden * pool).sum(1) / pool.sum(1).clamp(min=1.0))
+            label_vec = self.label_projector(_masked_mean(hidden, b.label_pool))
         label_unit = F.normalize(label_vec.float(), dim=-1)
         mask = b.slot_label >= 0
         per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)

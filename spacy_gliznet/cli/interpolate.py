@@ -17,15 +17,10 @@ def _load_module(name: Union[str, Path], component: str):
     """A GliZNet checkpoint directory, a Hub id, or a trained spaCy pipeline
     directory (recognised by its config.cfg) whose ``component`` holds the model."""
     from ..modeling import GliZNetForSequenceClassification
+    from .export import pipeline_model
 
     if (Path(name) / "config.cfg").is_file():
-        import spacy
-
-        import spacy_gliznet  # noqa: F401  (registers the factory)
-        from ..layers import ensure_loaded
-
-        nlp = spacy.load(name)
-        return ensure_loaded(nlp.get_pipe(component).model)
+        return pipeline_model(name, component)
     return GliZNetForSequenceClassification.from_pretrained(name)
 
 
