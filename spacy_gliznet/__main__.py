@@ -14,73 +14,79 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spacy_gliznet")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("benchmark", help="zero-shot macro-F1 per dataset, with the embedding baseline")
-    b.add_argument("model", nargs="?", default=None,
+    bench = sub.add_parser("benchmark", help="zero-shot macro-F1 per dataset, with the embedding baseline")
+    bench.add_argument("model", nargs="?", default=None,
                    help="GliZNet checkpoint (directory or Hub id); default: the bundled model")
-    b.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
-    b.add_argument("--output", default=None, help="folder for results.json/.md/.png")
-    b.add_argument("--baseline", default="sentence-transformers/all-MiniLM-L6-v2",
+    bench.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    bench.add_argument("--output", default=None, help="folder for results.json/.md/.png")
+    bench.add_argument("--baseline", default="sentence-transformers/all-MiniLM-L6-v2",
                    help="backbone of the cosine-embedding baseline ('none' to skip)")
-    b.add_argument("--baseline-threshold", type=float, default=0.3,
+    bench.add_argument("--baseline-threshold", type=float, default=0.3,
                    help="cosine cut-off of the baseline on multi-label sets")
-    b.add_argument("--datasets", default=None, help="comma-separated subset")
-    b.add_argument("--limit", type=int, default=0, help="rows per dataset (0: all)")
-    b.add_argument("--batch-size", type=int, default=64)
-    b.add_argument("--no-progress", action="store_true")
-    b.add_argument("--quantize", action="store_true",
+    bench.add_argument("--datasets", default=None, help="comma-separated subset")
+    bench.add_argument("--limit", type=int, default=0, help="rows per dataset (0: all)")
+    bench.add_argument("--batch-size", type=int, default=64)
+    bench.add_argument("--no-progress", action="store_true")
+    bench.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantization of the model's Linear layers (CPU)")
 
-    k = sub.add_parser("calibrate", help="fit a checkpoint's temperature and multi-label "
+    cal = sub.add_parser("calibrate", help="fit a checkpoint's temperature and multi-label "
                        "offset on labelled data (e.g. train_pool)")
-    k.add_argument("model", help="GliZNet checkpoint (directory or Hub id)")
-    k.add_argument("output", help="folder for the calibrated checkpoint")
-    k.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
-    k.add_argument("--datasets", default=None, help="comma-separated subset")
-    k.add_argument("--exclude", default=None, help="comma-separated datasets to leave out")
-    k.add_argument("--limit", type=int, default=300, help="rows sampled per dataset (0: all)")
-    k.add_argument("--seed", type=int, default=0)
-    k.add_argument("--batch-size", type=int, default=64)
-    k.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
-    k.add_argument("--no-progress", action="store_true")
+    cal.add_argument("model", help="GliZNet checkpoint (directory or Hub id)")
+    cal.add_argument("output", help="folder for the calibrated checkpoint")
+    cal.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    cal.add_argument("--datasets", default=None, help="comma-separated subset")
+    cal.add_argument("--exclude", default=None, help="comma-separated datasets to leave out")
+    cal.add_argument("--limit", type=int, default=300, help="rows sampled per dataset (0: all)")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--batch-size", type=int, default=64)
+    cal.add_argument("--dtype", default="float16", choices=["float16", "float32"],
+                       help="storage dtype of the saved weights")
+    cal.add_argument("--no-progress", action="store_true")
 
-    c = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
-    c.add_argument("input_dir")
-    c.add_argument("output")
-    c.add_argument("--to", default="spacy", choices=["spacy", "jsonl"])
-    c.add_argument("--lang", default="en")
-    c.add_argument("--datasets", default=None)
-    c.add_argument("--exclude", default=None)
-    c.add_argument("--negative-samples", type=int, default=5)
-    c.add_argument("--split", default="all", choices=["all", "train", "dev"])
-    c.add_argument("--holdout-fraction", type=float, default=0.0)
-    c.add_argument("--max-rows-per-dataset", type=int, default=0)
-    c.add_argument("--seed", type=int, default=0)
+    conv = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
+    conv.add_argument("input_dir")
+    conv.add_argument("output")
+    conv.add_argument("--to", default="spacy", choices=["spacy", "jsonl"])
+    conv.add_argument("--lang", default="en")
+    conv.add_argument("--datasets", default=None)
+    conv.add_argument("--exclude", default=None)
+    conv.add_argument("--negative-samples", type=int, default=5)
+    conv.add_argument("--split", default="all", choices=["all", "train", "dev"])
+    conv.add_argument("--holdout-fraction", type=float, default=0.0)
+    conv.add_argument("--max-rows-per-dataset", type=int, default=0)
+    conv.add_argument("--seed", type=int, default=0)
 
-    i = sub.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
-    i.add_argument("backbone")
-    i.add_argument("output")
-    i.add_argument("--label-attention", default="isolated", choices=["full", "isolated", "text"])
-    i.add_argument("--logit-scale-init", type=float, default=2.0)
-    i.add_argument("--max-length", type=int, default=256)
-    i.add_argument("--no-lab-from-cls", action="store_true")
+    init = sub.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
+    init.add_argument("backbone")
+    init.add_argument("output")
+    init.add_argument("--label-attention", default="isolated", choices=["full", "isolated", "text"])
+    init.add_argument("--logit-scale-init", type=float, default=2.0)
+    init.add_argument("--max-length", type=int, default=256)
+    init.add_argument("--no-lab-from-cls", action="store_true")
 
-    x = sub.add_parser("export", help="save the GliZNet checkpoint of a trained pipeline")
-    x.add_argument("pipeline")
-    x.add_argument("output")
-    x.add_argument("--component", default="gliznet_textcat")
-    x.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
-    x.add_argument("--max-length", type=int, default=None,
+    exp = sub.add_parser("export", help="save the GliZNet checkpoint of a trained pipeline")
+    exp.add_argument("pipeline")
+    exp.add_argument("output")
+    exp.add_argument("--component", default="gliznet_textcat")
+    exp.add_argument("--dtype", default="float16", choices=["float16", "float32"],
+                       help="storage dtype of the saved weights")
+    exp.add_argument("--max-length", type=int, default=None,
                    help="max_length stored in the checkpoint (0: the backbone's own)")
 
-    w = sub.add_parser("interpolate", help="(1 - alpha) * start + alpha * fine-tune, in weight "
+    interp = sub.add_parser("interpolate", help="(1 - alpha) * start + alpha * fine-tune, in weight "
                        "space (WiSE-FT)")
-    w.add_argument("start", help="GliZNet checkpoint the fine-tune started from")
-    w.add_argument("finetuned", help="GliZNet checkpoint or trained spaCy pipeline directory")
-    w.add_argument("output", help="folder for the interpolated checkpoint")
-    w.add_argument("--alpha", type=float, required=True,
+    interp.add_argument("start", help="GliZNet checkpoint the fine-tune started from")
+    interp.add_argument("finetuned", help="GliZNet checkpoint or trained spaCy pipeline directory")
+    interp.add_argument("output", help="folder for the interpolated checkpoint")
+    interp.add_argument("--alpha", type=float, required=True,
                    help="weight of the fine-tune, in [0, 1]")
-    w.add_argument("--component", default="gliznet_textcat")
-    w.add_argument("--fp32", action="store_true", help="store float32 (default: float16)")
+    interp.add_argument("--component", default="gliznet_textcat")
+    interp.add_argument("--dtype", default="float16", choices=["float16", "float32"],
+                       help="storage dtype of the saved weights")
+
+    from .cli.find_thresholds import add_parser as add_find_thresholds
+    add_find_thresholds(sub)
 
     return parser
 
@@ -105,7 +111,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         report = calibrate(args.model, args.data, args.output, datasets=_csv(args.datasets),
                            exclude=_csv(args.exclude) or (), limit=args.limit, seed=args.seed,
-                           batch_size=args.batch_size, fp16=not args.fp32,
+                           batch_size=args.batch_size, dtype=args.dtype,
                            progress=not args.no_progress)
         print(json.dumps(report, indent=2))
         print(f"Saved the calibrated checkpoint to {args.output}")
@@ -129,15 +135,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .cli.export import export_model
 
         out = export_model(args.pipeline, args.output, component=args.component,
-                           fp16=not args.fp32, max_length=args.max_length)
+                           dtype=args.dtype, max_length=args.max_length)
         size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
         print(f"Saved {out} ({size / 1e6:.1f} MB)")
     elif args.command == "interpolate":
         from .cli.interpolate import interpolate_models
 
         out = interpolate_models(args.start, args.finetuned, args.output, args.alpha,
-                                 component=args.component, fp16=not args.fp32)
+                                 component=args.component, dtype=args.dtype)
         print(f"Saved (1 - {args.alpha:g}) * start + {args.alpha:g} * fine-tune to {out}")
+    elif args.command == "find-thresholds":
+        from .cli.find_thresholds import run as run_find_thresholds
+
+        run_find_thresholds(args)
     return 0
 
 

@@ -3,6 +3,11 @@ classification whose labels can change per pipe, per call and per doc.
 
 Scores go to ``doc.cats`` (every label -> float in [0, 1]); ``doc._.gliznet_truncated``
 tells whether the text was cut to fit the model (all labels are always scored).
+The labels a doc gets go to ``doc._.gliznet_predicted_labels`` (best first), decided by
+``decision_rule`` / ``rule_param`` / ``threshold`` / ``thresholds`` (see ``decisions.py``).
+Texts longer than the model are read in overlapping windows (``long_text``), and
+sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
+``span._.gliznet_cats``); the logic lives in ``windows.py``.
 """
 
 import random
@@ -15,38 +20,40 @@ import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.scorer import Scorer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import minibatch, registry
+from spacy.util import minibatch
 from spacy.vocab import Vocab
-from thinc.api import Config, Model
+from thinc.api import Config, Model, set_dropout_rate
 
-from .encoding import GliZNetInputError, check_unicode, validate_labels
-from .layers import GliZNetResult
+from .errors import GliZNetInputError, TruncationWarning
+from . import decisions
+from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
+from .layers import GliZNetResult, ensure_loaded
+from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
 from .losses import LossFunction, make_gliznet_loss
-from .modeling import GliZNetOutput, TruncationWarning, activate
+from .outputs import GliZNetOutput, activate
 
-LabelsArg = Union[Sequence[str], Dict[str, str]]
-LabelPairs = List[Tuple[str, str]]  # (key written to doc.cats, text the model reads)
-RUNTIME_SETTINGS = ("labels", "multi_label", "threshold")
+RUNTIME_SETTINGS = ("labels", "multi_label", "threshold", "thresholds", "decision_rule", "rule_param",
+                    *LONG_TEXT_DEFAULTS)
+# The multi-label decision rule of the bundled model, chosen on train_pool alone
+# (examples/zero_shot/select_rule.py); see decisions.py for the rules.
+DECISION_DEFAULTS = {"thresholds": {}, "decision_rule": "margin", "rule_param": 0.015}
+DECISION_SETTINGS = ("threshold", *DECISION_DEFAULTS)
 
-if not Doc.has_extension("gliznet_labels"):
-    Doc.set_extension("gliznet_labels", default=None)
-if not Doc.has_extension("gliznet_truncated"):
-    Doc.set_extension("gliznet_truncated", default=None)
 
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy_gliznet.GliZNet.v1"
 name = null
 max_length = null
-text_pooling = "cls"
-label_pooling = "mean"
+text_pooling = null
+label_pooling = null
 projected_dim = null
-use_projection_layernorm = true
-projector_init = "random"
-logit_scale_init = 2.0
-dropout = 0.1
+use_projection_layernorm = null
+projector_init = null
+logit_scale_init = null
+dropout = null
 batch_size = 32
 mixed_precision = false
 quantize = false
@@ -58,8 +65,10 @@ DEFAULT_CONFIG = {
     "labels": [],
     "multi_label": True,
     "threshold": 0.5,
+    **DECISION_DEFAULTS,
     "negative_samples": 0,
     "shuffle_labels": True,
+    **LONG_TEXT_DEFAULTS,
     "loss": {
         "@losses": "spacy_gliznet.GliZNetLoss.v1",
         "supcon_weight": 1.0,
@@ -68,31 +77,8 @@ DEFAULT_CONFIG = {
         "bce_weight": 1.0,
     },
     "scorer": {"@scorers": "spacy_gliznet.textcat_scorer.v1"},
+    "model": DEFAULT_MODEL,
 }
-
-
-def label_pairs(labels: Optional[LabelsArg], where: str) -> LabelPairs:
-    """Normalise a label list or a {label: description} dict to (key, text) pairs,
-    raising GliZNetInputError (prefixed with ``where``) for invalid labels."""
-    if labels is None:
-        return []
-    try:
-        if isinstance(labels, dict):
-            keys = validate_labels(list(labels.keys()))
-            texts = [labels[k] for k in keys]
-            for k, t in zip(keys, texts):
-                if not isinstance(t, str) or not t.strip():
-                    raise GliZNetInputError(
-                        f"the description of label {k!r} must be a non-empty string, got {t!r}"
-                    )
-                check_unicode(t, f"The description of label {k!r}")
-            if len(set(texts)) != len(texts):
-                raise GliZNetInputError("two labels share one description")
-            return list(zip(keys, texts))
-        keys = validate_labels(labels)
-    except GliZNetInputError as err:
-        raise GliZNetInputError(f"{where}: {err}") from None
-    return [(k, k) for k in keys]
 
 
 def validate_threshold(threshold: float) -> float:
@@ -101,23 +87,20 @@ def validate_threshold(threshold: float) -> float:
     return float(threshold)
 
 
-@Language.factory(
-    "gliznet_textcat",
-    assigns=["doc.cats"],
-    default_config={**DEFAULT_CONFIG, "model": DEFAULT_MODEL},
-    default_score_weights={
-        "cats_score": 1.0,
-        "cats_score_desc": None,
-        "cats_micro_p": None,
-        "cats_micro_r": None,
-        "cats_micro_f": None,
-        "cats_macro_p": None,
-        "cats_macro_r": None,
-        "cats_macro_f": None,
-        "cats_macro_auc": None,
-        "cats_f_per_type": None,
-    },
-)
+DEFAULT_SCORE_WEIGHTS = {
+    "cats_score": 1.0,
+    "cats_score_desc": None,
+    "cats_micro_p": None,
+    "cats_micro_r": None,
+    "cats_micro_f": None,
+    "cats_macro_p": None,
+    "cats_macro_r": None,
+    "cats_macro_f": None,
+    "cats_macro_auc": None,
+    "cats_f_per_type": None,
+}
+
+
 def make_gliznet_textcat(
     nlp: Language,
     name: str,
@@ -129,38 +112,97 @@ def make_gliznet_textcat(
     shuffle_labels: bool,
     loss: LossFunction,
     scorer: Optional[Callable],
+    long_text: str = LONG_TEXT_DEFAULTS["long_text"],
+    window_overlap: Optional[int] = LONG_TEXT_DEFAULTS["window_overlap"],
+    aggregation: str = LONG_TEXT_DEFAULTS["aggregation"],
+    span_source: Optional[str] = LONG_TEXT_DEFAULTS["span_source"],
+    spans_key: str = LONG_TEXT_DEFAULTS["spans_key"],
+    doc_cats: str = LONG_TEXT_DEFAULTS["doc_cats"],
+    thresholds: Optional[Dict[str, float]] = None,
+    decision_rule: str = DECISION_DEFAULTS["decision_rule"],
+    rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
 ) -> "GliZNetTextCategorizer":
     """Create a ``gliznet_textcat`` component.
 
     model: the ``spacy_gliznet.GliZNet.v1`` layer (its ``name`` names the checkpoint).
     labels: default labels, a list or a {label: description the model reads} dict.
     multi_label: True for independent sigmoid scores, False for a softmax over labels.
-    threshold: cut-off for counting a label as predicted in multi-label scoring.
+    threshold: the absolute score a label needs to be predicted in multi-label mode
+        (``doc._.gliznet_predicted_labels`` and the scorer's P/R/F), for labels without their own.
+    thresholds: per-label thresholds ``{label: value in [0, 1]}`` (``find-thresholds``
+        tunes them on dev data); a label the pipe does not have gets a warning.
+    decision_rule: ``"threshold"``, ``"ratio"`` or ``"margin"`` (multi-label decisions,
+        see ``spacy_gliznet.decisions``); single-label mode always takes the top label.
+    rule_param: the ratio of the top score (``"ratio"``) or the margin below it
+        (``"margin"``); ignored by ``"threshold"``.
     negative_samples: in training, how many labels of the pipe's label set that a
         training example does not mention to add as negatives.
     shuffle_labels: shuffle each training example's labels (labels attend to each other).
     loss: the training loss (``spacy_gliznet.GliZNetLoss.v1``).
     scorer: the scoring function (``spacy_gliznet.textcat_scorer.v1``).
+    long_text: texts longer than the model (``max_length - 2`` text tokens):
+        ``"windows"`` reads the whole text in overlapping windows (cut at sentence
+        starts when the doc has sentences) and aggregates their scores;
+        ``"truncate"`` reads the first ``max_length - 2`` tokens, sets
+        ``doc._.gliznet_truncated`` and warns. ``doc._.gliznet_windows``: how many
+        inputs the doc's own scores came from. Prediction only: training reads
+        the first ``max_length - 2`` tokens of each example.
+    window_overlap: model tokens consecutive windows share (at most half the window);
+        null: an eighth of the window (31 tokens for the bundled model).
+    aggregation: ``"auto"`` (``"max"`` for multi-label, token-weighted ``"mean"`` of
+        probabilities for single-label), ``"max"`` or ``"mean"``: windows into a
+        text's scores, and spans into ``doc.cats`` when ``doc_cats="spans"``.
+    span_source: None, ``"sents"`` (every sentence; needs a sentencizer, senter or
+        parser before this component) or ``"spans"`` (every span of
+        ``doc.spans[spans_key]``); each span's scores go to ``span._.gliznet_cats``.
+    spans_key: the ``doc.spans`` key read when ``span_source="spans"``.
+    doc_cats: with a span source, ``"doc"`` scores the whole doc as well,
+        ``"spans"`` aggregates ``doc.cats`` from the span scores (a doc with no
+        spans is scored whole), ``"none"`` leaves ``doc.cats`` alone.
     """
     return GliZNetTextCategorizer(
         nlp.vocab, model, name, labels=labels, multi_label=multi_label, threshold=threshold,
         negative_samples=negative_samples, shuffle_labels=shuffle_labels, loss=loss, scorer=scorer,
+        long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
+        span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
+        thresholds=thresholds, decision_rule=decision_rule, rule_param=rule_param,
     )
 
 
 def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-    """spaCy's ``Scorer.score_cats`` on ``doc.cats``, multi-label or single-label
-    as the component says (registered as ``spacy_gliznet.textcat_scorer.v1``)."""
-    kwargs.setdefault("multi_label", True)
-    return Scorer.score_cats(examples, "cats", **kwargs)
+    """spaCy's ``Scorer.score_cats`` on ``doc.cats`` (registered as
+    ``spacy_gliznet.textcat_scorer.v1``): AUC from the scores, P/R/F from the decisions
+    of ``decisions.decide_cats`` under ``threshold``, ``thresholds``, ``decision_rule``
+    and ``rule_param`` (the component's own when called through ``score``), so the
+    scorer counts what ``doc._.gliznet_predicted_labels`` holds. Works on the
+    ``doc.cats`` of any component (e.g. ``textcat_multilabel``)."""
+    examples = list(examples)
+    multi = kwargs.pop("multi_label", True)
+    rule = {"threshold": kwargs.pop("threshold", 0.5),
+            "thresholds": kwargs.pop("thresholds", None) or {},
+            "rule": kwargs.pop("decision_rule", "threshold"), "param": kwargs.pop("rule_param", None)}
+    rule["rule"], rule["param"] = decisions.validate_rule(rule["rule"], rule["param"])
+    getter = kwargs.pop("getter", getattr)
+    labels = kwargs.get("labels")
+    scores = Scorer.score_cats(examples, "cats", multi_label=multi, getter=getter, **kwargs)
+    decided = {id(eg.predicted): decisions.decide_cats(getter(eg.predicted, "cats"), labels,
+                                                       multi_label=multi, **rule)
+               for eg in examples}
+
+    def decided_getter(doc: Doc, attr: str) -> Any:
+        return decided[id(doc)] if id(doc) in decided else getter(doc, attr)
+
+    prf = Scorer.score_cats(examples, "cats", multi_label=multi, threshold=0.5,
+                            getter=decided_getter, **kwargs)
+    for key in ("cats_macro_auc", "cats_auc_per_type"):
+        prf[key] = scores[key]
+    if multi:
+        prf["cats_score"] = scores["cats_score"]
+    return prf
 
 
 def make_gliznet_textcat_scorer() -> Callable:
     return gliznet_textcat_score
-
-
-registry.scorers.register("spacy_gliznet.textcat_scorer.v1", func=make_gliznet_textcat_scorer)
-registry.losses.register("spacy_gliznet.GliZNetLoss.v1", func=make_gliznet_loss)
 
 
 class GliZNetTextCategorizer(TrainablePipe):
@@ -179,6 +221,10 @@ class GliZNetTextCategorizer(TrainablePipe):
         shuffle_labels: bool = True,
         loss: Optional[LossFunction] = None,
         scorer: Optional[Callable] = gliznet_textcat_score,
+        thresholds: Optional[Dict[str, float]] = None,
+        decision_rule: str = DECISION_DEFAULTS["decision_rule"],
+        rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
+        **long_text_settings: Any,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -190,8 +236,12 @@ class GliZNetTextCategorizer(TrainablePipe):
             "labels": pairs,
             "multi_label": bool(multi_label),
             "threshold": validate_threshold(threshold),
+            **self._check_decision(thresholds=thresholds, decision_rule=decision_rule,
+                                   rule_param=rule_param, known=[k for k, _ in pairs]),
             "negative_samples": int(negative_samples),
             "shuffle_labels": bool(shuffle_labels),
+            # long_text, window_overlap, aggregation, span_source, spans_key, doc_cats
+            **validate_settings(name, **long_text_settings).as_dict(),
         }
         # What the constructor was given, to tell load-time overrides from saved state.
         self.cfg["constructed_with"] = {k: self.cfg[k] for k in RUNTIME_SETTINGS}
@@ -229,6 +279,53 @@ class GliZNetTextCategorizer(TrainablePipe):
     def threshold(self, value: float) -> None:
         self.cfg["threshold"] = validate_threshold(value)
 
+    @property
+    def thresholds(self) -> Dict[str, float]:
+        """Per-label thresholds (a copy; assign a dict to change them)."""
+        return dict(self.cfg["thresholds"])
+
+    @thresholds.setter
+    def thresholds(self, value: Optional[Dict[str, float]]) -> None:
+        self.cfg["thresholds"] = decisions.validate_thresholds(
+            value, self.labels, f"{self.name} thresholds")
+
+    @property
+    def decision_rule(self) -> str:
+        return self.cfg["decision_rule"]
+
+    @decision_rule.setter
+    def decision_rule(self, value: str) -> None:
+        self.cfg["decision_rule"], _ = decisions.validate_rule(value, self.cfg["rule_param"])
+
+    @property
+    def rule_param(self) -> Optional[float]:
+        return self.cfg["rule_param"]
+
+    @rule_param.setter
+    def rule_param(self, value: Optional[float]) -> None:
+        _, self.cfg["rule_param"] = decisions.validate_rule(self.cfg["decision_rule"], value)
+
+    def _check_decision(self, *, known: Sequence[str] = (), **settings: Any) -> Dict[str, Any]:
+        """The decision settings (``thresholds``, ``decision_rule``, ``rule_param``), checked."""
+        rule, param = decisions.validate_rule(settings["decision_rule"], settings["rule_param"])
+        return {"thresholds": decisions.validate_thresholds(settings["thresholds"], known,
+                                                            f"{self.name} thresholds"),
+                "decision_rule": rule, "rule_param": param}
+
+    def decision_settings(self, **overrides: Any) -> Dict[str, Any]:
+        """The pipe's decision settings with per-call ``overrides``, as keyword
+        arguments of ``decisions.decided_labels``."""
+        unknown = set(overrides) - set(DECISION_SETTINGS)
+        if unknown:
+            raise GliZNetInputError(f"{self.name}: unknown decision settings {sorted(unknown)}")
+        merged = {k: self.cfg[k] for k in DECISION_SETTINGS}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        if "thresholds" in overrides and overrides["thresholds"] is not None:
+            merged["thresholds"] = decisions.validate_thresholds(overrides["thresholds"])
+        rule, param = decisions.validate_rule(merged["decision_rule"], merged["rule_param"])
+        return {"threshold": validate_threshold(merged["threshold"]),
+                "thresholds": merged["thresholds"], "rule": rule, "param": param}
+
     def add_label(self, label: str, description: Optional[str] = None) -> int:
         """Add a default label (optionally with the description the model reads)."""
         if label in self.labels:
@@ -253,31 +350,54 @@ class GliZNetTextCategorizer(TrainablePipe):
             )
         return pairs
 
-    def predict(self, docs: Iterable[Doc], labels: Optional[LabelsArg] = None
-                ) -> Tuple[List[LabelPairs], Optional[GliZNetResult]]:
-        """Label logits for each doc; ``labels`` overrides the pipe's labels."""
+    def long_text_settings(self, **overrides: Any):
+        """The pipe's long-text and span settings with per-call ``overrides``, checked."""
+        return validate_settings(self.name, **{**{k: self.cfg[k] for k in LONG_TEXT_DEFAULTS},
+                                               **overrides})
+
+    def predict(self, docs: Iterable[Doc], labels: Optional[LabelsArg] = None, **settings: Any
+                ) -> Tuple[List[LabelPairs], Optional[Tuple[ScoringPlan, GliZNetResult]]]:
+        """Label logits for each doc (its windows and spans: see windows.plan_scoring);
+        ``labels`` and the long-text/span ``settings`` override the pipe's."""
         docs = list(docs)
         call_labels = label_pairs(labels, "labels") if labels is not None else None
         pairs = [self._doc_labels(doc, call_labels) for doc in docs]
         if not docs:
             return pairs, None
-        result = self.model.predict([(doc.text, [t for _, t in p]) for doc, p in zip(docs, pairs)])
-        return pairs, result
+        encoder = ensure_loaded(self.model).get_encoder()
+        plan = plan_scoring(docs, pairs, self.long_text_settings(**settings), encoder, self.name)
+        if not plan.inputs:
+            return pairs, (plan, GliZNetResult([], logits=[]))
+        return pairs, (plan, self.model.predict(plan.inputs))
 
-    def set_annotations(self, docs: Iterable[Doc], scores: Tuple[List[LabelPairs], Optional[GliZNetResult]],
-                        multi_label: Optional[bool] = None) -> None:
-        pairs, result = scores
-        if result is None:
+    def set_annotations(self, docs: Iterable[Doc],
+                        scores: Tuple[List[LabelPairs], Optional[Tuple[ScoringPlan, GliZNetResult]]],
+                        multi_label: Optional[bool] = None,
+                        decision: Optional[Dict[str, Any]] = None) -> None:
+        """Write scores to ``doc.cats`` and the decided labels to
+        ``doc._.gliznet_predicted_labels``; ``decision``: per-call decision settings
+        (threshold, thresholds, decision_rule, rule_param)."""
+        pairs, scored = scores
+        if scored is None:
             return
+        plan, result = scored
         multi = self.multi_label if multi_label is None else bool(multi_label)
+        rule = self.decision_settings(**(decision or {}))
         activation = "sigmoid" if multi else "softmax"
         truncated = 0
-        for doc, p, enc, logits in zip(docs, pairs, result.encoded, result.logits):
-            probs = activate(logits, activation)
-            for (key, _), score in zip(p, probs):
-                doc.cats[key] = float(score)
-            doc._.gliznet_truncated = enc.text_truncated
-            truncated += enc.text_truncated
+        per_doc = collect_scores(plan, result.encoded, result.logits,
+                                 lambda logits: activate(logits, activation), multi)
+        for doc, out in zip(docs, per_doc):
+            if out.cats is not None:
+                for key, score in out.cats.items():
+                    doc.cats[key] = score
+                doc._.gliznet_predicted_labels = decisions.decided_labels(
+                    list(out.cats), list(out.cats.values()), multi_label=multi, **rule)
+            for span, cats in out.spans:
+                span._.gliznet_cats = cats
+            doc._.gliznet_windows = out.n_windows
+            doc._.gliznet_truncated = out.truncated
+            truncated += out.truncated
         if truncated:
             warnings.warn(
                 f"{self.name}: {truncated} text(s) were cut to fit the model's maximum length "
@@ -287,43 +407,58 @@ class GliZNetTextCategorizer(TrainablePipe):
             )
 
     def __call__(self, doc: Doc, *, labels: Optional[LabelsArg] = None,
-                 multi_label: Optional[bool] = None) -> Doc:
+                 multi_label: Optional[bool] = None, threshold: Optional[float] = None,
+                 thresholds: Optional[Dict[str, float]] = None, decision_rule: Optional[str] = None,
+                 rule_param: Optional[float] = None, **settings: Any) -> Doc:
+        """``settings``: per-call long_text, window_overlap, aggregation, span_source,
+        spans_key or doc_cats (``component_cfg``), like ``labels`` and ``multi_label``."""
         error_handler = self.get_error_handler()
         try:
-            scores = self.predict([doc], labels=labels)
-            self.set_annotations([doc], scores, multi_label=multi_label)
+            decision = {"threshold": threshold, "thresholds": thresholds,
+                        "decision_rule": decision_rule, "rule_param": rule_param}
+            scores = self.predict([doc], labels=labels, **settings)
+            self.set_annotations([doc], scores, multi_label=multi_label, decision=decision)
             return doc
         except Exception as err:
             error_handler(self.name, self, [doc], err)
             return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128,
-             labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None) -> Iterator[Doc]:
+             labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
+             threshold: Optional[float] = None, thresholds: Optional[Dict[str, float]] = None,
+             decision_rule: Optional[str] = None, rule_param: Optional[float] = None,
+             **settings: Any) -> Iterator[Doc]:
         error_handler = self.get_error_handler()
+        decision = {"threshold": threshold, "thresholds": thresholds,
+                    "decision_rule": decision_rule, "rule_param": rule_param}
         for docs in minibatch(stream, size=batch_size):
             try:
-                scores = self.predict(docs, labels=labels)
-                self.set_annotations(docs, scores, multi_label=multi_label)
+                scores = self.predict(docs, labels=labels, **settings)
+                self.set_annotations(docs, scores, multi_label=multi_label, decision=decision)
                 yield from docs
             except Exception as err:
                 error_handler(self.name, self, docs, err)
 
     # -- training ---------------------------------------------------------
-    def _training_labels(self, example: Example) -> LabelPairs:
-        cats = example.reference.cats
-        described = self.label_descriptions
-        keys = list(cats)
-        if self.cfg["negative_samples"]:
-            pool = [k for k in self.labels if k not in cats]
-            keys += self._rng.sample(pool, min(len(pool), self.cfg["negative_samples"]))
-        if self.cfg["shuffle_labels"]:
-            self._rng.shuffle(keys)
-        return [(k, described.get(k, k)) for k in keys]
+    def _training_labels(self, example: Example) -> List[str]:
+        """The label keys one example trains on: its reference cats, plus
+        ``negative_samples`` of the pipe's labels that it does not mention,
+        shuffled when ``shuffle_labels``."""
+        return list(training_labels(example.reference.cats, self.labels,
+                                    self.cfg["negative_samples"], self._rng,
+                                    self.cfg["shuffle_labels"]))
 
     def update(self, examples: Iterable[Example], *, drop: float = 0.0,
                sgd: Optional[Any] = None, losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-        """Learn from examples whose ``reference.cats`` hold 1.0 for positive and
-        0.0 for negative labels. Examples without cats are skipped."""
+        """Learn from a batch of examples whose ``reference.cats`` hold 1.0 for
+        positive and 0.0 for negative labels (examples without cats are skipped).
+
+        examples: the training batch.
+        drop: dropout rate on the encoder output for this update (spaCy's
+            ``[training] dropout``).
+        sgd: the optimizer; None computes gradients without applying them.
+        losses: accumulates this component's loss under its name.
+        """
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
@@ -331,25 +466,39 @@ class GliZNetTextCategorizer(TrainablePipe):
         examples = [eg for eg in examples if eg.reference.cats]
         if not examples:
             return losses
-        pairs = [self._training_labels(eg) for eg in examples]
-        X = [(eg.predicted.text, [t for _, t in p]) for eg, p in zip(examples, pairs)]
-        result, backprop = self.model.begin_update(X)
-        loss, d_output = self._loss(examples, pairs, result)
-        backprop(d_output)
+        keys = [self._training_labels(eg) for eg in examples]
+        described = self.label_descriptions
+        X = [(eg.predicted.text, [described.get(k, k) for k in ks]) for eg, ks in zip(examples, keys)]
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update(X)
+        loss, d_scores = self.get_loss(examples, scores, labels=keys)
+        backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
 
-    def _loss(self, examples: Sequence[Example], pairs: Sequence[LabelPairs],
-              result: GliZNetResult) -> Tuple[float, GliZNetOutput]:
-        output = result.output
+    def get_loss(self, examples: Iterable[Example], scores: GliZNetResult,
+                 labels: Optional[Sequence[Sequence[str]]] = None) -> Tuple[float, GliZNetOutput]:
+        """The loss of a training forward pass and its gradient with respect to
+        the scores.
+
+        examples: the examples scored; targets come from their reference cats
+            (>= 0.5 positive).
+        scores: the layer's training output.
+        labels: per example, the label keys the scores are for, in order
+            (default: the keys of its reference cats).
+        """
+        examples = list(examples)
+        if labels is None:
+            labels = [list(eg.reference.cats) for eg in examples]
+        output = scores.output
         N, K = output.logits.shape
         targets = torch.zeros((N, K), dtype=torch.float32)
         mask = torch.zeros((N, K), dtype=torch.bool)
-        for i, (eg, p) in enumerate(zip(examples, pairs)):
+        for i, (eg, keys) in enumerate(zip(examples, labels)):
             cats = eg.reference.cats
-            for j, (key, _) in enumerate(p):
+            for j, key in enumerate(keys):
                 targets[i, j] = 1.0 if cats.get(key, 0.0) >= 0.5 else 0.0
                 mask[i, j] = True
         device = output.logits.device
@@ -359,14 +508,6 @@ class GliZNetTextCategorizer(TrainablePipe):
         total.backward()
         grads = GliZNetOutput(*[t.grad if t.requires_grad else None for t in output])
         return float(total.detach()), grads
-
-    def get_loss(self, examples: Iterable[Example], scores: GliZNetResult) -> Tuple[float, GliZNetOutput]:
-        """Loss and gradients for a training forward pass whose inputs were
-        ``[(eg.predicted.text, list(eg.reference.cats)) ...]`` (no shuffling)."""
-        examples = list(examples)
-        described = self.label_descriptions
-        pairs = [[(k, described.get(k, k)) for k in eg.reference.cats] for eg in examples]
-        return self._loss(examples, pairs, scores)
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None, labels: Optional[LabelsArg] = None) -> None:
@@ -387,6 +528,9 @@ class GliZNetTextCategorizer(TrainablePipe):
         kwargs.setdefault("labels", self.labels)
         kwargs.setdefault("multi_label", self.multi_label)
         kwargs.setdefault("threshold", self.threshold)
+        kwargs.setdefault("thresholds", self.thresholds)
+        kwargs.setdefault("decision_rule", self.decision_rule)
+        kwargs.setdefault("rule_param", self.rule_param)
         return self.scorer(examples, **kwargs)
 
     # -- serialization ----------------------------------------------------

@@ -17,20 +17,13 @@ even with an empty text raises :class:`LabelTooLongError`.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-TEMPLATES = ("gliznet", "reference")
-LAB_TOKEN = "[LAB]"
-
-
-class GliZNetInputError(ValueError):
-    """Raised for texts or labels that cannot be encoded."""
-
-
-class LabelTooLongError(GliZNetInputError):
-    """Raised when one label does not fit in the model's maximum length."""
+from .config import LAB_TOKEN, TEMPLATES
+from .errors import GliZNetInputError, LabelTooLongError
+from .labels import check_unicode, short_repr
 
 
 @dataclass
@@ -38,9 +31,9 @@ class EncodedPass:
     """One encoder input sequence.
 
     input_ids: token ids of the whole sequence.
-    label_index: per token, 0 for text/special tokens and k (1-based) for tokens
+    label_tokens: per token, 0 for text/special tokens and k (1-based) for tokens
         of the k-th label of this pass.
-    lab_index: per token, k at the ``[LAB]`` token that belongs to the k-th
+    label_markers: per token, k at the ``[LAB]`` token that belongs to the k-th
         label of this pass, else 0.
     text_mask: per token, 1 for ``[CLS]`` and text tokens, else 0.
     example: index of the input (text + labels) this pass belongs to.
@@ -48,8 +41,8 @@ class EncodedPass:
     """
 
     input_ids: List[int]
-    label_index: List[int]
-    lab_index: List[int]
+    label_tokens: List[int]
+    label_markers: List[int]
     text_mask: List[int]
     example: int
     slots: List[int]
@@ -78,63 +71,20 @@ class EncodedInput:
         return self.n_text_tokens_used < self.n_text_tokens
 
 
-def _short(text: str, limit: int = 60) -> str:
-    """repr() of a text, shortened for error messages."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def check_unicode(text: str, what: str) -> None:
-    """Raise GliZNetInputError if ``text`` holds lone surrogates (not valid
-    Unicode; tokenizers fail on them deep inside)."""
-    if text.isascii():
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise GliZNetInputError(
-            f"{what} is not valid Unicode: lone surrogate {text[err.start]!r} at character "
-            f"{err.start} (decode the source with errors='replace' to fix it)"
-        ) from None
-
-
-def validate_labels(labels: Sequence[str]) -> List[str]:
-    """Check a label list and return it as a list of strings.
-
-    Raises GliZNetInputError for a label list that is not an ordered sequence
-    (a single string, None, a set: a set's order changes between runs and label
-    order changes the scores), and for non-string, empty, duplicate or invalid
-    Unicode labels.
-    """
-    if isinstance(labels, (str, bytes)):
-        raise GliZNetInputError(
-            f"Labels must be a list of strings, not a single string: {labels!r}"
-        )
-    if isinstance(labels, (set, frozenset)):
-        raise GliZNetInputError(
-            "Labels must be an ordered list, not a set: label order changes the scores "
-            "and a set's order changes between runs (use sorted(labels))"
-        )
-    try:
-        out = list(labels)
-    except TypeError:
-        raise GliZNetInputError(
-            f"Labels must be a list of strings; got {type(labels).__name__}: {labels!r}"
-        ) from None
-    seen = set()
-    for i, label in enumerate(out):
-        if not isinstance(label, str):
-            raise GliZNetInputError(
-                f"Every label must be a string; label {i} is {type(label).__name__}: {label!r}"
-            )
-        if not label.strip():
-            raise GliZNetInputError(
-                f"Labels must not be empty or whitespace-only; label {i} is {label!r}"
-            )
-        check_unicode(label, f"Label {i} ({_short(label)})")
-        if label in seen:
-            raise GliZNetInputError(f"Duplicate label: {label!r}")
-        seen.add(label)
-    return out
+def tokenize(tokenizer, texts: List[str], offsets: bool = False):
+    """The tokenizer's ids (and character offsets, if asked) of texts, without
+    special tokens or truncation. ``split_special_tokens``: a literal "[LAB]" or
+    "[CLS]" in user text is text, never a control token."""
+    return tokenizer(
+        texts,
+        add_special_tokens=False,
+        split_special_tokens=True,
+        truncation=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        return_offsets_mapping=offsets,
+        verbose=False,
+    )
 
 
 class GliZNetEncoder:
@@ -185,17 +135,7 @@ class GliZNetEncoder:
     def _tokenize(self, texts: List[str]) -> List[List[int]]:
         if not texts:
             return []
-        # split_special_tokens: a literal "[LAB]" or "[CLS]" in user text is text.
-        enc = self.tokenizer(
-            texts,
-            add_special_tokens=False,
-            split_special_tokens=True,
-            truncation=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )
-        return [list(ids) for ids in enc["input_ids"]]
+        return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
         """Token ids of each label, cached across calls."""
@@ -203,7 +143,7 @@ class GliZNetEncoder:
         for lab, ids in zip(missing, self._tokenize(missing)):
             if not ids:
                 raise GliZNetInputError(
-                    f"Label {_short(lab)} produced no tokens: the tokenizer drops all of its "
+                    f"Label {short_repr(lab)} produced no tokens: the tokenizer drops all of its "
                     f"characters (control, zero-width or unknown characters)"
                 )
             self._label_cache[lab] = tuple(ids)
@@ -266,32 +206,32 @@ class GliZNetEncoder:
         text_mask = [1]
         ids.extend(text_ids)
         text_mask.extend([1] * len(text_ids))
-        label_index = [0] * len(ids)
-        lab_index = [0] * len(ids)
+        label_tokens = [0] * len(ids)
+        label_markers = [0] * len(ids)
         reference = self.template == "reference"
         if reference:
             ids.append(self.sep_id)
             text_mask.append(0)
-            label_index.append(0)
-            lab_index.append(0)
+            label_tokens.append(0)
+            label_markers.append(0)
         for k, lab in enumerate(labels, start=1):
             if not reference:
                 ids.append(self.lab_id)
-                label_index.append(0)
-                lab_index.append(k)
+                label_tokens.append(0)
+                label_markers.append(k)
             ids.extend(lab)
-            label_index.extend([k] * len(lab))
-            lab_index.extend([0] * len(lab))
+            label_tokens.extend([k] * len(lab))
+            label_markers.extend([0] * len(lab))
             if reference:
                 ids.append(self.lab_id)
-                label_index.append(0)
-                lab_index.append(k)
+                label_tokens.append(0)
+                label_markers.append(k)
         if not reference:
             ids.append(self.sep_id)
-            label_index.append(0)
-            lab_index.append(0)
+            label_tokens.append(0)
+            label_markers.append(0)
         text_mask.extend([0] * (len(ids) - len(text_mask)))
-        return EncodedPass(ids, label_index, lab_index, text_mask, example, slots)
+        return EncodedPass(ids, label_tokens, label_markers, text_mask, example, slots)
 
     def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> List[EncodedInput]:
         """Encode texts, each with its own label list (already validated)."""
@@ -312,7 +252,7 @@ class GliZNetEncoder:
             for lab, ids in zip(labs, lab_ids):
                 if len(ids) > self.max_label_tokens():
                     raise LabelTooLongError(
-                        f"Label {_short(lab)} has {len(ids)} tokens; at most "
+                        f"Label {short_repr(lab)} has {len(ids)} tokens; at most "
                         f"{self.max_label_tokens()} fit in the model's maximum length of "
                         f"{self.max_length} tokens. Shorten the label."
                     )
@@ -328,7 +268,7 @@ class GliZNetEncoder:
 class Batch:
     """Padded tensors for a list of passes, plus how to merge them per input.
 
-    input_ids, attention_mask, label_index, lab_index, text_mask: (P, S) tensors.
+    input_ids, attention_mask, label_tokens, label_markers, text_mask: (P, S) tensors.
     pass_example: (P,) input index of each pass.
     pass_slots: (P, Kp) label index within the input for each pass label, -1 pad.
     n_inputs, n_labels_max: shape of the merged output.
@@ -336,26 +276,13 @@ class Batch:
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
-    label_index: torch.Tensor
-    lab_index: torch.Tensor
+    label_tokens: torch.Tensor
+    label_markers: torch.Tensor
     text_mask: torch.Tensor
     pass_example: torch.Tensor
     pass_slots: torch.Tensor
     n_inputs: int
     n_labels_max: int
-
-    def model_kwargs(self) -> Dict[str, object]:
-        return {
-            "input_ids": self.input_ids,
-            "attention_mask": self.attention_mask,
-            "label_index": self.label_index,
-            "lab_index": self.lab_index,
-            "text_mask": self.text_mask,
-            "pass_example": self.pass_example,
-            "pass_slots": self.pass_slots,
-            "n_inputs": self.n_inputs,
-            "n_labels_max": self.n_labels_max,
-        }
 
 
 def collate(
@@ -377,8 +304,8 @@ def collate(
     slots = torch.full((P, kp), -1, dtype=torch.long)
     for i, p in enumerate(passes):
         n = len(p)
-        lidx[i, :n] = torch.tensor(p.label_index)
-        labidx[i, :n] = torch.tensor(p.lab_index)
+        lidx[i, :n] = torch.tensor(p.label_tokens)
+        labidx[i, :n] = torch.tensor(p.label_markers)
         tmask[i, :n] = torch.tensor(p.text_mask)
         slots[i, : len(p.slots)] = torch.tensor(p.slots)
     example = torch.tensor([p.example for p in passes], dtype=torch.long)
@@ -421,7 +348,7 @@ def isolated_sequences(encoded: Sequence[EncodedInput], label_pooling: str) -> I
             # one scan of the pass: label k's block is its [LAB] token and its label tokens,
             # in sequence order, each flagged True for a label token
             groups: Dict[int, List[Tuple[int, bool]]] = {}
-            for t, li, lb in zip(p.input_ids, p.label_index, p.lab_index):
+            for t, li, lb in zip(p.input_ids, p.label_tokens, p.label_markers):
                 if li:
                     groups.setdefault(li, []).append((t, True))
                 if lb and lb != li:
@@ -453,9 +380,6 @@ class IsolatedBatch:
     label_attention: torch.Tensor
     label_pool: torch.Tensor
     slot_label: torch.Tensor
-
-    def model_kwargs(self) -> Dict[str, object]:
-        return {"isolated": self}
 
 
 def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -494,3 +418,22 @@ def collate_isolated(
     if device is not None:
         tensors = [t.to(device) for t in tensors]
     return IsolatedBatch(*tensors)
+
+
+def collate_inputs(
+    encoded: Sequence[EncodedInput],
+    pad_id: int,
+    label_attention: str,
+    label_pooling: str,
+    device: Optional[torch.device] = None,
+) -> Union[Batch, IsolatedBatch]:
+    """The batch a model reads for ``encoded``, training and prediction alike:
+    an :class:`IsolatedBatch` (each text and each distinct label block once) for
+    ``label_attention="isolated"``, else a :class:`Batch` of all passes."""
+    if not encoded:
+        raise GliZNetInputError("Nothing to encode: no inputs")
+    n_labels_max = max(enc.n_labels for enc in encoded)
+    if label_attention == "isolated":
+        return collate_isolated(encoded, n_labels_max, pad_id, label_pooling, device)
+    passes = [p for enc in encoded for p in enc.passes]
+    return collate(passes, len(encoded), n_labels_max, pad_id, device)

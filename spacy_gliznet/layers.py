@@ -1,31 +1,34 @@
 """The Thinc layer that wraps the GliZNet torch model (``spacy_gliznet.GliZNet.v1``).
 
 The layer maps ``List[Tuple[str, List[str]]]`` (a text and the labels to score)
-to a :class:`GliZNetResult`. It is built around Thinc's ``PyTorchWrapper_v3``:
-
-* at construction the wrapped torch module is a placeholder, so the node tree is
-  the same whether or not weights exist;
-* the real model is loaded from ``name`` by ``initialize`` or, for zero-shot
-  use, lazily on the first call; ``from_bytes``/``from_disk`` replace the
-  placeholder with the serialized checkpoint (config, safetensors weights and
-  tokenizer files), with no network and no access to ``name``.
+to a :class:`GliZNetResult`. Training and prediction take one path: the inputs
+are encoded and collated into one batch (``GliZNetModel.collate``), which goes
+through Thinc's ``PyTorchWrapper_v3`` into the model's forward; the wrapper runs
+it with gradients (training) or without (prediction). The wrapped module is a
+placeholder at construction, so the node tree is the same whether or not weights
+exist; the real model is loaded from ``name`` by ``initialize`` or, for
+zero-shot use, lazily on the first call; ``from_bytes``/``from_disk`` replace the
+placeholder with the serialized checkpoint (config, safetensors weights and
+tokenizer files), with no network and no access to ``name``.
 """
 
 import warnings
 import weakref
+from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_device
 from torch import nn
 
-from .encoding import EncodedInput, collate, collate_isolated
-from .io import load_model, model_from_bytes, model_to_bytes
-from .modeling import GliZNetForSequenceClassification, GliZNetOutput, check_batch_size
+from .checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
+from .config import check_batch_size
+from .encoding import EncodedInput
+from .modeling import GliZNetModel, logits_per_input
+from .outputs import GliZNetOutput
 
 GliZNetInput = Tuple[str, Sequence[str]]
 
@@ -51,17 +54,16 @@ class PlaceholderModule(nn.Module):
         raise RuntimeError("The GliZNet model has not been loaded")
 
 
-@registry.architectures("spacy_gliznet.GliZNet.v1")
 def build_gliznet_model(
     name: Optional[str] = None,
     max_length: Optional[int] = None,
-    text_pooling: str = "cls",
-    label_pooling: str = "mean",
+    text_pooling: Optional[str] = None,
+    label_pooling: Optional[str] = None,
     projected_dim: Optional[int] = None,
-    use_projection_layernorm: bool = True,
-    projector_init: str = "random",
-    logit_scale_init: float = 2.0,
-    dropout: float = 0.1,
+    use_projection_layernorm: Optional[bool] = None,
+    projector_init: Optional[str] = None,
+    logit_scale_init: Optional[float] = None,
+    dropout: Optional[float] = None,
     batch_size: int = 32,
     mixed_precision: bool = False,
     quantize: bool = False,
@@ -74,10 +76,10 @@ def build_gliznet_model(
     max_length: maximum sequence length in tokens; None for the model's own.
     text_pooling, label_pooling, projected_dim, use_projection_layernorm,
     projector_init, logit_scale_init, dropout: heads of a new model started
-        from a bare backbone (see modeling.GliZNetConfig); a checkpoint keeps
-        its own.
-    batch_size: encoder passes per torch batch at prediction time (passes are
-        sorted by length first).
+        from a bare backbone (None: GliZNetConfig's defaults). A checkpoint
+        keeps its own, and a value that differs from it is an error. In
+        ``spacy train`` the dropout rate is ``[training] dropout``.
+    batch_size: sequences per backbone call (sorted by length first).
     mixed_precision: float16 autocast on CUDA (prediction and training).
     quantize: on CPU, predict with a copy of the model whose Linear layers are
         dynamically quantized to int8 (faster, slightly different scores);
@@ -101,6 +103,7 @@ def build_gliznet_model(
         serialize_model=_serialize,
         deserialize_model=_deserialize,
     )
+    wrapper.attrs["batch_size"] = batch_size
     return Model(
         "gliznet",
         forward,
@@ -113,20 +116,22 @@ def build_gliznet_model(
             "batch_size": batch_size,
             "mixed_precision": mixed_precision,
             "quantize": quantize,
+            # set by the component from spaCy's `drop` (set_dropout_rate); None: the model's own
+            "dropout_rate": None,
         },
     )
 
 
-def get_torch_model(model: Model) -> Optional[GliZNetForSequenceClassification]:
+def get_torch_model(model: Model) -> Optional[GliZNetModel]:
     """The loaded torch module of a GliZNet layer, or None before loading."""
     module = model.layers[0].shims[0]._model
     return None if isinstance(module, PlaceholderModule) else module
 
 
-def set_torch_model(model: Model, module: GliZNetForSequenceClassification) -> None:
+def set_torch_model(model: Model, module: GliZNetModel) -> None:
     """Put ``module`` into the layer (on Thinc's current device)."""
-    if not isinstance(module, GliZNetForSequenceClassification):
-        raise TypeError(f"Expected a GliZNetForSequenceClassification, got {type(module).__name__}")
+    if not isinstance(module, GliZNetModel):
+        raise TypeError(f"Expected a GliZNet model, got {type(module).__name__}")
     max_length = model.attrs.get("max_length")
     if max_length:
         module.config.max_length = int(max_length)
@@ -136,25 +141,16 @@ def set_torch_model(model: Model, module: GliZNetForSequenceClassification) -> N
     model.layers[0].shims[0]._model = module
 
 
-def ensure_loaded(model: Model) -> GliZNetForSequenceClassification:
+def ensure_loaded(model: Model) -> GliZNetModel:
     """Load the model from ``name`` if that has not happened yet."""
     module = get_torch_model(model)
     if module is None:
         name = model.attrs["name"]
         if name is None:
-            from .default_model import default_model_path
-
             name = str(default_model_path())
-        module, _ = load_model(name, **_head_overrides(model))
+        module, _ = load_model(name, max_length=model.attrs.get("max_length"), **model.attrs["head"])
         set_torch_model(model, module)
     return module
-
-
-def _head_overrides(model: Model) -> dict:
-    head = dict(model.attrs["head"])
-    if model.attrs.get("max_length"):
-        head["max_length"] = model.attrs["max_length"]
-    return head
 
 
 def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) -> None:
@@ -163,30 +159,19 @@ def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) ->
 
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNetResult, Callable]:
     module = ensure_loaded(model)
-    encoder = module.get_encoder()
-    texts = [x[0] for x in X]
-    labels = [list(x[1]) for x in X]
-    encoded = encoder.encode(texts, labels)
+    encoded = module.get_encoder().encode([x[0] for x in X], [list(x[1]) for x in X])
+    batch = module.collate(encoded)
     if not is_train:
         if model.attrs.get("quantize") and module.device.type == "cpu":
-            module = quantized_copy(module)
-        logits = module.predict_encoded(
-            encoded,
-            batch_size=model.attrs["batch_size"],
-            half_precision=model.attrs["mixed_precision"],
-        )
-        return GliZNetResult(encoded, logits=logits), lambda d: []
+            int8 = quantized_copy(module)
+            with int8._inference():
+                output = int8(batch, batch_size=model.attrs["batch_size"])
+        else:
+            output = model.layers[0].predict(batch)
+        return GliZNetResult(encoded, logits=logits_per_input(output, encoded)), lambda d: []
     _QUANTIZED.pop(module, None)  # weights are about to change
-    n_labels_max = max(enc.n_labels for enc in encoded)
-    if module.config.label_attention == "isolated":
-        # Texts and labels never attend to each other: encode each text and each
-        # distinct label once (same scores as the packed passes, far less compute).
-        batch = collate_isolated(encoded, n_labels_max, encoder.pad_id,
-                                 module.config.label_pooling, module.device)
-    else:
-        passes = [p for enc in encoded for p in enc.passes]
-        batch = collate(passes, len(encoded), n_labels_max, encoder.pad_id, module.device)
-    output, backprop_layer = model.layers[0](batch, is_train)
+    with dropout_rate(module, model.attrs.get("dropout_rate")):
+        output, backprop_layer = model.layers[0](batch, is_train)
 
     def backprop(d_output: GliZNetOutput) -> List[Any]:
         backprop_layer(d_output)
@@ -195,10 +180,42 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
     return GliZNetResult(encoded, output=output), backprop
 
 
+# Float attributes through which Hugging Face attention layers read their
+# attention-probability dropout (BERT's SDPA path, ModernBERT).
+ATTENTION_DROPOUT_ATTRS = ("dropout_prob", "attention_dropout")
+
+
+@contextmanager
+def dropout_rate(module: nn.Module, rate: Optional[float]) -> Iterator[None]:
+    """Every dropout of ``module`` at ``rate`` for one forward, the head's and the
+    backbone's (``nn.Dropout`` layers and the attention dropout rates of Hugging
+    Face attention layers); restored after. None leaves them as configured."""
+    if rate is None:
+        yield
+        return
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {rate!r}")
+    saved = []
+    for sub in module.modules():
+        if isinstance(sub, nn.Dropout):
+            saved.append((sub, "p", sub.p))
+            sub.p = float(rate)
+        for attr in ATTENTION_DROPOUT_ATTRS:
+            value = getattr(sub, attr, None)
+            if isinstance(value, float):
+                saved.append((sub, attr, value))
+                setattr(sub, attr, float(rate))
+    try:
+        yield
+    finally:
+        for sub, attr, value in saved:
+            setattr(sub, attr, value)
+
+
 _QUANTIZED: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
 
 
-def quantized_copy(module: GliZNetForSequenceClassification) -> GliZNetForSequenceClassification:
+def quantized_copy(module: GliZNetModel) -> GliZNetModel:
     """A cached copy of ``module`` with int8 dynamic quantization of its Linear layers."""
     if module not in _QUANTIZED:
         tokenizer, module.tokenizer = module.tokenizer, None
@@ -216,7 +233,8 @@ def quantized_copy(module: GliZNetForSequenceClassification) -> GliZNetForSequen
 
 
 def _convert_inputs(model: Model, batch, is_train: bool):
-    return ArgsKwargs(args=(), kwargs=batch.model_kwargs()), lambda d: batch
+    kwargs = {"batch_size": model.attrs["batch_size"]}
+    return ArgsKwargs(args=(batch,), kwargs=kwargs), lambda d: batch
 
 
 def _convert_outputs(model: Model, inputs_outputs, is_train: bool):

@@ -1,17 +1,18 @@
 """GliZNet training losses as pure torch functions, and their registered config block.
 
-All functions take label-level tensors merged per input (see modeling.GliZNetOutput):
+All functions take label-level tensors merged per input (see outputs.GliZNetOutput):
 ``targets`` (N, K) holds 1.0 for positive labels and 0.0 for negative ones;
 ``target_mask`` (N, K) is True where a target is known. Positions outside the
 mask (padding, labels with unknown targets) never contribute.
 """
 
+from functools import partial
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from .modeling import GliZNetOutput
+from .outputs import GliZNetOutput
 
 
 def _zero(like: torch.Tensor) -> torch.Tensor:
@@ -114,11 +115,6 @@ def make_gliznet_loss(
     if supcon_weight == 0 and bce_weight == 0:
         raise ValueError("At least one of supcon_weight and bce_weight must be > 0")
 
-    def loss(output: GliZNetOutput, targets: torch.Tensor, target_mask: torch.Tensor):
-        return gliznet_loss(
-            output, targets, target_mask,
-            supcon_weight=supcon_weight, repulsion_weight=repulsion_weight,
-            repulsion_threshold=repulsion_threshold, bce_weight=bce_weight,
-        )
-
-    return loss
+    # a partial, not a closure: a pipeline holding it pickles (n_process with spawn)
+    return partial(gliznet_loss, supcon_weight=supcon_weight, repulsion_weight=repulsion_weight,
+                   repulsion_threshold=repulsion_threshold, bce_weight=bce_weight)

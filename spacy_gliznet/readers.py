@@ -28,7 +28,8 @@ import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
-from spacy.util import registry
+
+from .labels import training_labels
 
 MANIFEST = "manifest.json"
 SPLITS = ("all", "train", "dev")
@@ -113,27 +114,22 @@ def load_datasets(
 
 def row_cats(row: Dict, labels: Sequence[str], negative_samples: int,
              rng: random.Random) -> Dict[str, float]:
-    """Gold labels as 1.0, explicit and sampled negatives as 0.0."""
+    """Gold labels as 1.0; explicit and ``negative_samples`` sampled negatives
+    (from the dataset's ``labels``) as 0.0; in shuffled order."""
     cats = {g: 1.0 for g in row["labels"]}
     for neg in row.get("not_labels", []):
         cats.setdefault(neg, 0.0)
-    if negative_samples > 0:
-        pool = [lab for lab in labels if lab not in cats]
-        for neg in rng.sample(pool, min(len(pool), negative_samples)):
-            cats[neg] = 0.0
-    return cats
+    return training_labels(cats, labels, negative_samples, rng, shuffle=True)
 
 
-def make_example(nlp: Language, text: str, cats: Dict[str, float],
-                 rng: Optional[random.Random] = None) -> Example:
+def make_example(nlp: Language, text: str, cats: Dict[str, float]) -> Example:
+    """An Example whose reference holds ``cats`` and whose predicted doc is
+    scored against the same labels, in the same order (``doc._.gliznet_labels``)."""
     reference = nlp.make_doc(text)
     reference.cats = dict(cats)
     predicted = nlp.make_doc(text)
-    keys = list(cats)
-    if rng is not None:
-        rng.shuffle(keys)
     if Doc.has_extension("gliznet_labels"):
-        predicted._.gliznet_labels = keys
+        predicted._.gliznet_labels = list(cats)
     return Example(predicted, reference)
 
 
@@ -200,10 +196,9 @@ class JsonlCorpus:
             cats = row_cats(row, d.labels, self.negative_samples, rng)
             if not cats:
                 continue
-            yield make_example(nlp, row["text"], cats, rng)
+            yield make_example(nlp, row["text"], cats)
 
 
-@registry.readers("spacy_gliznet.JsonlCorpus.v1")
 def create_jsonl_corpus(
     path: str,
     datasets: Optional[List[str]] = None,

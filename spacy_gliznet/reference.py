@@ -21,14 +21,10 @@ from typing import Any, Dict, Tuple, Union
 
 import torch
 
-from .encoding import LAB_TOKEN
-from .modeling import (
-    CONFIG_NAME,
-    WEIGHTS_NAME,
-    GliZNetConfig,
-    GliZNetForSequenceClassification,
-    GliZNetLoadError,
-)
+from .config import CONFIG_NAME, LAB_TOKEN, WEIGHTS_NAME, GliZNetConfig
+from .errors import GliZNetLoadError
+from .model_files import load_state, load_tokenizer
+from .modeling import GliZNetModel
 
 # config.json keys of the supported variant; values that change the
 # architecture are checked one by one below.
@@ -54,7 +50,12 @@ SCALAR_MAP = {
     "aggregator.similarity_head.logit_scale": "logit_scale",
     "loss_fn.bce_scale": "bce_scale",
 }
-IGNORED_PREFIXES = ("backbone.pooler.",)  # the reference keeps an unused BERT pooler
+IGNORED_PREFIXES = ("backbone.pooler.",)
+# The original's config.json also carries its training loss weights; this
+# project keeps them in the component's loss block, so an export writes the
+# defaults of both implementations.
+REFERENCE_LOSS_SETTINGS = {"supcon_loss_weight": 1.0, "label_repulsion_weight": 0.1,
+                           "repulsion_threshold": 0.3, "bce_loss_weight": 1.0}  # the reference keeps an unused BERT pooler
 
 
 def _refuse(directory: Path, what: str) -> GliZNetLoadError:
@@ -90,10 +91,6 @@ def reference_config(directory: Path, data: Dict[str, Any]) -> GliZNetConfig:
         # fine-tuned model can still be exported to the original layout.
         learn_score_offset=False,
         dropout=float(data.get("dropout_rate", 0.1)),
-        supcon_loss_weight=float(data.get("supcon_loss_weight", 1.0)),
-        label_repulsion_weight=float(data.get("label_repulsion_weight", 0.1)),
-        repulsion_threshold=float(data.get("repulsion_threshold", 0.3)),
-        bce_loss_weight=float(data.get("bce_loss_weight", 1.0)),
     )
 
 
@@ -118,13 +115,9 @@ def map_reference_state(directory: Path, state: Dict[str, torch.Tensor]) -> Dict
     return out
 
 
-def load_reference(directory: Path, data: Dict[str, Any], overrides: Dict[str, Any]
-                   ) -> Tuple[GliZNetForSequenceClassification, Any]:
-    from .io import load_state, load_tokenizer, read_weights
-
+def load_reference(directory: Path, data: Dict[str, Any]) -> Tuple[GliZNetConfig, Any]:
+    """This project's config and the tokenizer of an original-implementation checkpoint."""
     config = reference_config(directory, data)
-    if overrides.get("max_length"):
-        config.max_length = int(overrides["max_length"])
     tokenizer = load_tokenizer(directory, config.lab_token)
     lab_id = data.get("lab_token_id")
     if lab_id is not None and tokenizer.convert_tokens_to_ids(config.lab_token) != lab_id:
@@ -132,11 +125,15 @@ def load_reference(directory: Path, data: Dict[str, Any], overrides: Dict[str, A
             f"config.json says lab_token_id={lab_id} but the tokenizer maps "
             f"{config.lab_token!r} to {tokenizer.convert_tokens_to_ids(config.lab_token)}"
         )
-    try:
-        model = GliZNetForSequenceClassification(config, tokenizer=tokenizer)
-    except (ValueError, TypeError, KeyError) as err:
-        raise _refuse(directory, f"a config that cannot be built ({err})") from err
-    state = map_reference_state(directory, read_weights(directory))
+    return config, tokenizer
+
+
+def load_reference_state(model: GliZNetModel, state: Dict[str, torch.Tensor],
+                         directory: Path) -> None:
+    """Load the original implementation's weights into ``model`` (built from
+    :func:`load_reference`'s config); a clear refusal for any other layout."""
+    config = model.config
+    state = map_reference_state(directory, state)
     state.setdefault("score_offset", torch.zeros(1))  # the original has no offset
     own = set(model.state_dict())
     for what, keys in (("missing weights", own - set(state)), ("unexpected weights", set(state) - own)):
@@ -153,7 +150,6 @@ def load_reference(directory: Path, data: Dict[str, Any], overrides: Dict[str, A
         load_state(model, state, str(directory))
     except GliZNetLoadError as err:
         raise _refuse(directory, str(err)) from err
-    return model, tokenizer
 
 
 def reference_weight_name(name: str) -> str:
@@ -167,7 +163,7 @@ def reference_weight_name(name: str) -> str:
     raise ValueError(f"The original GliZNet layout has no place for weight {name!r}")
 
 
-def save_reference_checkpoint(model: GliZNetForSequenceClassification,
+def save_reference_checkpoint(model: GliZNetModel,
                               directory: Union[str, Path], tokenizer=None) -> Path:
     """Write ``model`` in the original implementation's checkpoint layout.
 
@@ -182,8 +178,8 @@ def save_reference_checkpoint(model: GliZNetForSequenceClassification,
     from safetensors.torch import save_file
     import transformers
 
-    if not isinstance(model, GliZNetForSequenceClassification):
-        raise TypeError(f"Expected a GliZNetForSequenceClassification, got {type(model).__name__}")
+    if not isinstance(model, GliZNetModel):
+        raise TypeError(f"Expected a GliZNet model, got {type(model).__name__}")
     cfg = model.config
     problems = []
     if cfg.template != "reference":
@@ -234,17 +230,17 @@ def save_reference_checkpoint(model: GliZNetForSequenceClassification,
         "backbone_config": backbone_config,
         # The reference records where its backbone came from; loading never reads it.
         "backbone_model": getattr(model.backbone.config, "_name_or_path", None) or None,
-        "bce_loss_weight": float(cfg.bce_loss_weight),
+        "bce_loss_weight": REFERENCE_LOSS_SETTINGS["bce_loss_weight"],
         "dropout_rate": float(cfg.dropout),
         "lab_token_id": int(lab_id),
-        "label_repulsion_weight": float(cfg.label_repulsion_weight),
+        "label_repulsion_weight": REFERENCE_LOSS_SETTINGS["label_repulsion_weight"],
         "learn_temperature": bool(cfg.learn_temperature),
         "logit_scale_init": float(cfg.logit_scale_init),
         "model_type": "gliznet",
         "projected_dim": int(model.text_projector[0].out_features),
-        "repulsion_threshold": float(cfg.repulsion_threshold),
+        "repulsion_threshold": REFERENCE_LOSS_SETTINGS["repulsion_threshold"],
         "similarity_metric": "cosine",
-        "supcon_loss_weight": float(cfg.supcon_loss_weight),
+        "supcon_loss_weight": REFERENCE_LOSS_SETTINGS["supcon_loss_weight"],
         "torch_dtype": "float32",
         "transformers_version": transformers.__version__,
         "use_lab_token_for_labels": False,

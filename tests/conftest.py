@@ -9,7 +9,7 @@ import pytest
 import spacy_gliznet  # noqa: F401  (registers the factory without entry points)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE_DIR = SHARED / "fixtures" / "gliznet_reference_bert"
+REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "gliznet_reference_bert"  # from ../shared/fixtures
 
 WORDS = (
     "the a an of to and in is it for on with as was at by be this that from or are "
@@ -87,6 +87,15 @@ def tiny_gliznet_dir(tiny_bert_dir, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("tiny_gliznet")
     model.save_pretrained(directory, tokenizer=tok)
     return directory
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; tests that need it skip, saying so, without it."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"needs ../shared/data, which is not at {data}")
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import torch
 
 from spacy_gliznet import GliZNetConfig, GliZNetForSequenceClassification
 from spacy_gliznet.modeling import block_attention
+from spacy_gliznet.losses import gliznet_loss
 
 LABELS = ["sports", "politics", "music song", "food"]
 TEXT = "the team won the match with a late goal"
@@ -35,7 +36,7 @@ def test_full_mode_unchanged(tiny_bert_dir):
     seen = {}
     hook = model.backbone.register_forward_pre_hook(
         lambda m, a, kw: seen.update(kw), with_kwargs=True)
-    model(**b.model_kwargs())
+    model(b)
     hook.remove()
     assert seen["attention_mask"].dim() == 2 and "position_ids" not in seen
 
@@ -134,7 +135,7 @@ def test_isolated_fast_prediction_matches_packed_passes(tiny_bert_dir):
         passes = [p for e in enc for p in e.passes]
         b = collate(passes, len(enc), len(LABELS), 0)
         with torch.no_grad():
-            packed = model(**b.model_kwargs()).logits.numpy()
+            packed = model(b).logits.numpy()
         for e, (x, lg) in enumerate(zip(enc, fast)):
             np.testing.assert_allclose(lg, packed[e, : x.n_labels], atol=1e-5)
 
@@ -158,11 +159,10 @@ def test_isolated_training_batch_matches_packed_passes(tiny_bert_dir, pooling, t
     targets = torch.zeros(3, len(LABELS))
     targets[0, 0] = targets[1, 1] = targets[2, 3] = 1.0
     results = []
-    for kwargs in (collate([p for e in enc for p in e.passes], 3, len(LABELS), 0).model_kwargs(),
-                   iso.model_kwargs()):
+    for batch in (collate([p for e in enc for p in e.passes], 3, len(LABELS), 0), iso):
         model.zero_grad()
-        out = model(**kwargs)
-        loss = model.compute_loss(out, targets, out.label_mask)
+        out = model(batch)
+        loss = gliznet_loss(out, targets, out.label_mask)[0]
         loss.backward()
         grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
         results.append((out, grads))
@@ -184,9 +184,9 @@ def test_isolated_batch_needs_an_isolated_model(tiny_bert_dir):
     model, tok = _load(tiny_bert_dir)
     enc = model.get_encoder().encode([TEXT], [LABELS])
     with pytest.raises(ValueError, match="isolated"):
-        model(**collate_isolated(enc, len(LABELS), 0, "mean").model_kwargs())
-    with pytest.raises(ValueError, match="packed pass tensors"):
-        model()
+        model(collate_isolated(enc, len(LABELS), 0, "mean"))
+    with pytest.raises(TypeError, match="Batch or an IsolatedBatch"):
+        model({"input_ids": None})
 
 
 def test_isolated_text_cut_does_not_depend_on_the_labels(tiny_bert_dir):
@@ -208,5 +208,5 @@ def test_isolated_text_cut_does_not_depend_on_the_labels(tiny_bert_dir):
     assert len(crowd.passes) > 1
     b2 = collate(crowd.passes, 1, len(many), 0)
     with torch.no_grad():
-        packed = model(**b2.model_kwargs()).logits[0].numpy()
+        packed = model(b2).logits[0].numpy()
     np.testing.assert_allclose(packed, model.predict_encoded([crowd])[0], atol=1e-5)

@@ -86,7 +86,7 @@ def test_bundled_default_model_out_of_the_box():
     """The default model: no name, offline, fp16 on disk, < 50 MB."""
     import spacy
 
-    from spacy_gliznet.default_model import DEFAULT_MODEL_DIR
+    from spacy_gliznet.checkpoints import DEFAULT_MODEL_DIR
 
     assert (DEFAULT_MODEL_DIR / "config.json").is_file(), "the bundled default model is missing"
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())

@@ -9,7 +9,7 @@ from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.calibrate import (
     calibrate, choose_log_scale, choose_offset, dataset_loss,
 )
-from spacy_gliznet.io import load_model
+from spacy_gliznet.checkpoints import load_model
 
 
 def _entry(cos, gold, multi):
@@ -57,7 +57,7 @@ def labelled_dir(tmp_path_factory):
 
 
 def test_calibrate_writes_a_checkpoint_with_the_chosen_values(tiny_gliznet_dir, labelled_dir, tmp_path):
-    report = calibrate(tiny_gliznet_dir, labelled_dir, tmp_path / "cal", fp16=False, progress=False)
+    report = calibrate(tiny_gliznet_dir, labelled_dir, tmp_path / "cal", dtype="float32", progress=False)
     model, _ = load_model(tmp_path / "cal")
     assert model.score_offset.item() == pytest.approx(report["score_offset"]["after"])
     assert model.logit_scale.item() == pytest.approx(report["logit_scale"]["after"])

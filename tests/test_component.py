@@ -11,22 +11,8 @@ from thinc.api import Adam
 
 from spacy_gliznet import GliZNetInputError
 
-TRAIN = [
-    ("the team won the match", {"sports": 1.0, "food": 0.0, "music": 0.0}),
-    ("pasta cooking is good", {"sports": 0.0, "food": 1.0, "music": 0.0}),
-    ("a new song from the film", {"sports": 0.0, "food": 0.0, "music": 1.0}),
-    ("the team had pasta and a song", {"sports": 1.0, "food": 1.0, "music": 1.0}),
-    ("the goal was great", {"sports": 1.0, "food": 0.0, "music": 0.0}),
-    ("hot food and cold pasta", {"sports": 0.0, "food": 1.0, "music": 0.0}),
-]
+from helpers import TRAIN, make_nlp
 
-
-def make_nlp(name, **cfg):
-    nlp = spacy.blank("en")
-    config = {"model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": str(name)}}
-    config.update(cfg)
-    nlp.add_pipe("gliznet_textcat", config=config)
-    return nlp
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +95,7 @@ def _examples(nlp):
 def test_overfit_save_and_reload_in_fresh_process(tiny_gliznet_dir, tmp_path):
     source = tmp_path / "source_checkpoint"
     shutil.copytree(tiny_gliznet_dir, source)
-    nlp = make_nlp(source, shuffle_labels=True, model={
-        "@architectures": "spacy_gliznet.GliZNet.v1", "name": str(source), "dropout": 0.0})
+    nlp = make_nlp(source, shuffle_labels=True, decision_rule="threshold")  # a supervised model
     examples = _examples(nlp)
     optimizer = nlp.initialize(lambda: examples, sgd=Adam(2e-3))
     assert nlp.get_pipe("gliznet_textcat").labels == ("sports", "food", "music")
@@ -166,7 +151,7 @@ def test_negative_sampling_adds_pipe_labels(tiny_gliznet_dir):
     nlp = make_nlp(tiny_gliznet_dir, labels=["sports", "food", "music", "cat", "dog"], negative_samples=2)
     pipe = nlp.get_pipe("gliznet_textcat")
     eg = Example.from_dict(nlp.make_doc("the team"), {"cats": {"sports": 1.0}})
-    keys = [k for k, _ in pipe._training_labels(eg)]
+    keys = pipe._training_labels(eg)
     assert len(keys) == 3 and "sports" in keys and len(set(keys)) == 3
 
 
@@ -181,15 +166,13 @@ def tiny_isolated_dir(tiny_bert_dir, tmp_path_factory):
 def test_isolated_model_trains_on_texts_and_distinct_labels(tiny_isolated_dir, monkeypatch):
     """nlp.update of an isolated model encodes each text and each distinct label once
     (no packed passes) and still fits the data."""
-    import spacy_gliznet.layers as layers
+    import spacy_gliznet.encoding as encoding
 
     def no_packed(*args, **kwargs):
         raise AssertionError("the packed passes were built for an isolated model")
 
-    monkeypatch.setattr(layers, "collate", no_packed)
-    nlp = make_nlp(tiny_isolated_dir, shuffle_labels=True, model={
-        "@architectures": "spacy_gliznet.GliZNet.v1", "name": str(tiny_isolated_dir),
-        "dropout": 0.0})
+    monkeypatch.setattr(encoding, "collate", no_packed)
+    nlp = make_nlp(tiny_isolated_dir, shuffle_labels=True)
     examples = _examples(nlp)
     optimizer = nlp.initialize(lambda: examples, sgd=Adam(2e-3))
     first = nlp.update(examples, sgd=optimizer)["gliznet_textcat"]
@@ -200,3 +183,51 @@ def test_isolated_model_trains_on_texts_and_distinct_labels(tiny_isolated_dir, m
         doc = nlp(text)
         for label, gold in cats.items():
             assert (doc.cats[label] >= 0.5) == (gold == 1.0), (text, doc.cats)
+
+
+def test_update_honours_spacys_dropout(tiny_gliznet_dir):
+    """`drop` (spaCy's [training] dropout) is the rate of every dropout of the model
+    (head and backbone) for that update."""
+    import torch
+
+    from spacy_gliznet.layers import ensure_loaded
+
+    nlp = make_nlp(tiny_gliznet_dir, shuffle_labels=False)
+    examples = _examples(nlp)
+    nlp.initialize(lambda: examples)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    module = ensure_loaded(pipe.model)
+    rates_before = [m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)]
+
+    def loss(drop, seed=0):
+        torch.manual_seed(seed)
+        return pipe.update(examples, drop=drop, sgd=None)["gliznet_textcat"]
+
+    assert loss(0.0, seed=0) == pytest.approx(loss(0.0, seed=1), abs=1e-6)  # no randomness at 0
+    assert loss(0.5, seed=0) != pytest.approx(loss(0.5, seed=1), abs=1e-6)  # dropout at work
+    assert loss(0.5, seed=0) == pytest.approx(loss(0.5, seed=0), abs=1e-6)
+    # the rate is the update's, not kept
+    assert [m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)] == rates_before
+    with pytest.raises(ValueError, match="dropout must be in"):
+        pipe.update(examples, drop=1.5, sgd=None)
+
+
+def test_head_settings_for_a_checkpoint_must_match_it(tiny_gliznet_dir, tiny_bert_dir):
+    """Head settings shape a model started from a backbone; given for a checkpoint
+    they are refused when they differ from it, never silently ignored."""
+    from spacy_gliznet import GliZNetInputError
+    from spacy_gliznet.layers import ensure_loaded
+
+    def pipe_model(name, **head):
+        nlp = make_nlp(name, labels=["a", "b"], model={
+            "@architectures": "spacy_gliznet.GliZNet.v1", "name": str(name), **head})
+        return ensure_loaded(nlp.get_pipe("gliznet_textcat").model)
+
+    with pytest.raises(GliZNetInputError, match=r"text_pooling='mean' \(the checkpoint has 'cls'\)"):
+        pipe_model(tiny_gliznet_dir, text_pooling="mean")
+    with pytest.raises(GliZNetInputError, match="dropout=0.3"):
+        pipe_model(tiny_gliznet_dir, dropout=0.3)
+    assert pipe_model(tiny_gliznet_dir, text_pooling="cls").config.text_pooling == "cls"
+    started = pipe_model(tiny_bert_dir, text_pooling="mean", projected_dim=8, dropout=0.2)
+    assert (started.config.text_pooling, started.config.projected_dim) == ("mean", 8)
+    assert started.dropout.p == 0.2

@@ -1,14 +1,9 @@
 import pytest
 from transformers import AutoTokenizer
 
-from spacy_gliznet.encoding import (
-    GliZNetEncoder,
-    GliZNetInputError,
-    LabelTooLongError,
-    collate,
-    validate_labels,
-)
-from spacy_gliznet.io import load_tokenizer
+from spacy_gliznet.encoding import GliZNetEncoder, collate
+from spacy_gliznet.errors import GliZNetInputError, LabelTooLongError
+from spacy_gliznet.model_files import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +17,8 @@ def test_gliznet_template_layout(tokenizer):
     (p,) = out.passes
     toks = tokenizer.convert_ids_to_tokens(p.input_ids)
     assert toks == ["[CLS]", "the", "team", "won", "[LAB]", "sports", "[LAB]", "new", "music", "[SEP]"]
-    assert p.label_index == [0, 0, 0, 0, 0, 1, 0, 2, 2, 0]
-    assert p.lab_index == [0, 0, 0, 0, 1, 0, 2, 0, 0, 0]
+    assert p.label_tokens == [0, 0, 0, 0, 0, 1, 0, 2, 2, 0]
+    assert p.label_markers == [0, 0, 0, 0, 1, 0, 2, 0, 0, 0]
     assert p.text_mask == [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
     assert p.slots == [0, 1] and not out.text_truncated
 
@@ -33,7 +28,7 @@ def test_reference_template_layout(tokenizer):
     (out,) = enc.encode(["the team"], [["sports", "new music"]])
     toks = tokenizer.convert_ids_to_tokens(out.passes[0].input_ids)
     assert toks == ["[CLS]", "the", "team", "[SEP]", "sports", "[LAB]", "new", "music", "[LAB]"]
-    assert out.passes[0].label_index == [0, 0, 0, 0, 1, 0, 2, 2, 0]
+    assert out.passes[0].label_tokens == [0, 0, 0, 0, 1, 0, 2, 2, 0]
 
 
 def test_literal_special_tokens_in_text_are_text(tokenizer):
@@ -58,7 +53,7 @@ def test_text_is_cut_before_labels_and_no_label_is_lost(tokenizer):
         assert len(p) <= 32
         assert p.input_ids[1 : 1 + out.n_text_tokens_used] == p.input_ids[1 : 1 + out.n_text_tokens_used]
         for k, slot in enumerate(p.slots, start=1):
-            toks = [t for t, li in zip(p.input_ids, p.label_index) if li == k]
+            toks = [t for t, li in zip(p.input_ids, p.label_tokens) if li == k]
             assert toks == list(lab_ids[slot])  # whole label, never cut
 
 
@@ -73,17 +68,6 @@ def test_label_longer_than_max_length_is_an_error(tokenizer):
     enc = GliZNetEncoder(tokenizer, max_length=16)
     with pytest.raises(LabelTooLongError, match="at most 12 fit"):
         enc.encode(["x"], [["the " * 20]])
-
-
-@pytest.mark.parametrize("labels,match", [
-    ("sports", "not a single string"),
-    (["a", "a"], "Duplicate label"),
-    (["a", 3], "must be a string"),
-    (["a", "  "], "empty"),
-])
-def test_label_validation(labels, match):
-    with pytest.raises(GliZNetInputError, match=match):
-        validate_labels(labels)
 
 
 def test_no_labels_is_an_error(tokenizer):

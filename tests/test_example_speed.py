@@ -1,10 +1,12 @@
-"""examples/speed_benchmark.py runs end to end on a tiny model and prints its table."""
+"""examples/speed/speed_benchmark.py runs end to end on a tiny model and prints its table."""
 
 import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "speed_benchmark.py"
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "speed" / "speed_benchmark.py"
 
 
 def load_script():
@@ -32,9 +34,10 @@ def test_speed_benchmark_prints_side_by_side_ratios(tiny_gliznet_dir, tmp_path, 
     assert "p50" in out and "peak RSS" in out
 
 
-def test_isolated_ceiling_computes_the_models_own_scores(tiny_bert_dir):
-    """The "bare" column of an isolated model must time the same computation as its
-    prediction path: same cosines, on the same pre-tokenized inputs."""
+@pytest.mark.parametrize("attention", ["isolated", "full"])
+def test_bare_packed_and_pairwise_columns_compute_the_models_scores(tiny_bert_dir, attention):
+    """The "bare", "packed" and "pairwise" columns time the model's own forward on
+    pre-tokenized inputs: the same scores as its prediction path."""
     import numpy as np
     import torch
 
@@ -42,17 +45,20 @@ def test_isolated_ceiling_computes_the_models_own_scores(tiny_bert_dir):
 
     torch.manual_seed(0)
     model, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
-        tiny_bert_dir, projected_dim=16, label_attention="isolated", text_pooling="mean",
+        tiny_bert_dir, projected_dim=16, label_attention=attention, text_pooling="mean",
         score_offset_init=0.1)
     model.eval()
     texts = ["the team won the final", "pasta", "a long song about rain and the sea"]
     labels = ["sports", "food and drink", "music"]
     script = load_script()
-    cos = script.run_isolated(model, script.isolated_batches(model, texts, labels, 2)).numpy()
-    enc = model.get_encoder()
-    logits = np.stack(model.predict_encoded(enc.encode(texts, [labels] * 3)))
-    scale = float(torch.exp(model.logit_scale.detach()))
-    assert np.allclose(cos * scale, logits, atol=1e-5)
+    expected = np.stack(model.predict_encoded(model.get_encoder().encode(texts, [labels] * 3)))
+    bare = script.run_forward(model, script.bare_batch(model, texts, labels), 2).logits.numpy()
+    packed = script.run_forward(model, script.packed_batch(model, texts, labels), 2).logits.numpy()
+    pairs = script.run_forward(model, script.pairwise_batch(model, texts, labels), 2).logits.numpy()
+    np.testing.assert_allclose(bare, expected, atol=1e-5)
+    np.testing.assert_allclose(packed, expected, atol=1e-5)
+    if attention == "isolated":  # a label's score does not depend on the other labels
+        np.testing.assert_allclose(pairs.reshape(3, 3), expected, atol=1e-5)
 
 
 def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):

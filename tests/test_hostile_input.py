@@ -30,6 +30,8 @@ from spacy_gliznet import (
     TruncationWarning,
 )
 
+from helpers import make_nlp
+
 PACKAGE_DIR = Path(spacy_gliznet.__file__).resolve().parent
 LABELS = ["sports", "politics"]
 ARCH = "spacy_gliznet.GliZNet.v1"
@@ -39,12 +41,8 @@ OUR_ERRORS = (GliZNetInputError, GliZNetLoadError, ValueError)
 
 
 # -- helpers -------------------------------------------------------------------
-def make_nlp(name, labels=LABELS, **cfg):
-    model = {"@architectures": ARCH, "name": str(name)}
-    model.update(cfg.pop("model", {}))
-    nlp = spacy.blank("en")
-    nlp.add_pipe("gliznet_textcat", config={"model": model, "labels": labels, **cfg})
-    return nlp
+def hostile_nlp(name, labels=LABELS, **cfg):
+    return make_nlp(name, model=cfg.pop("model", None), labels=labels, **cfg)
 
 
 def check_scores(cats, labels):
@@ -57,7 +55,7 @@ def check_scores(cats, labels):
 
 @pytest.fixture(scope="module")
 def nlp(tiny_gliznet_dir):
-    return make_nlp(tiny_gliznet_dir)
+    return hostile_nlp(tiny_gliznet_dir)
 
 
 @pytest.fixture(params=["spacy", "api"])
@@ -65,8 +63,10 @@ def route(request, nlp, api_model):
     """score(text, labels) -> (cats dict, truncated), through one entry point."""
     if request.param == "spacy":
         def score(text, labels, multi_label=True):
+            # long_text="truncate": the same cut as the API route (windows: test_component_spans)
             doc = nlp(text, component_cfg={"gliznet_textcat": {"labels": labels,
-                                                               "multi_label": multi_label}})
+                                                               "multi_label": multi_label,
+                                                               "long_text": "truncate"}})
             return dict(doc.cats), doc._.gliznet_truncated
     else:
         def score(text, labels, multi_label=True):
@@ -194,7 +194,7 @@ def test_special_token_strings_in_text_are_plain_text(which, tiny_gliznet_dir, r
         assert not special_ids & set(text_ids)
         result = model.predict_example(text, labels)
         assert [k for k, _ in result.labels] == labels
-        doc = make_nlp(directory, labels=labels)(text)
+        doc = hostile_nlp(directory, labels=labels)(text)
         check_scores(doc.cats, labels)
 
 
@@ -215,7 +215,7 @@ def test_empty_labels_per_doc_and_in_config(tiny_gliznet_dir, nlp):
     doc._.gliznet_labels = []
     with raises(GliZNetInputError, r"no labels to score", r"gliznet_labels"):
         nlp.get_pipe("gliznet_textcat")(doc)
-    empty = make_nlp(tiny_gliznet_dir, labels=[])
+    empty = hostile_nlp(tiny_gliznet_dir, labels=[])
     with raises(GliZNetInputError, r"no labels to score"):
         empty("text")
 
@@ -228,7 +228,7 @@ def test_duplicate_labels(route, labels):
 
 def test_duplicate_labels_in_config_and_per_doc(tiny_gliznet_dir, nlp):
     with raises(GliZNetInputError, r"gliznet_textcat labels: Duplicate label: 'x'"):
-        make_nlp(tiny_gliznet_dir, labels=["x", "y", "x"])
+        hostile_nlp(tiny_gliznet_dir, labels=["x", "y", "x"])
     doc = nlp.make_doc("text")
     doc._.gliznet_labels = ["x", "x"]
     with raises(GliZNetInputError, r"doc\._\.gliznet_labels: Duplicate label: 'x'"):
@@ -270,13 +270,13 @@ def test_non_string_labels_in_config_file(tiny_gliznet_dir):
     """Labels from a config file: spaCy validates the type first (a ValueError that
     names the labels setting)."""
     with raises(ValueError, r"labels"):
-        make_nlp(tiny_gliznet_dir, labels=["a", 1])
+        hostile_nlp(tiny_gliznet_dir, labels=["a", 1])
     with raises(ValueError, r"labels"):
-        make_nlp(tiny_gliznet_dir, labels={"a": 1})
+        hostile_nlp(tiny_gliznet_dir, labels={"a": 1})
     with raises(GliZNetInputError, r"description of label 'a'"):
-        make_nlp(tiny_gliznet_dir, labels={"a": " "})
+        hostile_nlp(tiny_gliznet_dir, labels={"a": " "})
     with raises(GliZNetInputError, r"not a single string"):
-        make_nlp(tiny_gliznet_dir, labels="sports")
+        hostile_nlp(tiny_gliznet_dir, labels="sports")
 
 
 def test_hundreds_of_labels(route, api_model):
@@ -334,12 +334,12 @@ def test_threshold_outside_unit_interval(tiny_gliznet_dir, nlp, threshold):
         GliZNetTextCategorizer(nlp.vocab, pipe.model, labels=LABELS, threshold=threshold)
     if isinstance(threshold, float) and math.isfinite(threshold):
         with raises(ValueError, r"threshold must be a number in \[0, 1\]"):
-            make_nlp(tiny_gliznet_dir, threshold=threshold)
+            hostile_nlp(tiny_gliznet_dir, threshold=threshold)
 
 
 @pytest.mark.parametrize("threshold", [0, 0.0, 1, 1.0])
 def test_threshold_bounds_are_accepted(tiny_gliznet_dir, threshold):
-    nlp = make_nlp(tiny_gliznet_dir, threshold=threshold)
+    nlp = hostile_nlp(tiny_gliznet_dir, threshold=threshold)
     assert nlp.get_pipe("gliznet_textcat").threshold == float(threshold)
     check_scores(nlp("text").cats, LABELS)
 
@@ -364,7 +364,7 @@ def test_batch_size_must_be_positive(tiny_gliznet_dir, api_model):
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         api_model.predict_batch(["a"], LABELS, batch_size=0)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
-        make_nlp(tiny_gliznet_dir, labels=LABELS, model={"batch_size": 0})
+        hostile_nlp(tiny_gliznet_dir, labels=LABELS, model={"batch_size": 0})
 
 
 # -- determinism ---------------------------------------------------------------
@@ -374,7 +374,7 @@ def test_same_doc_same_scores_whatever_the_batch(tiny_gliznet_dir, api_model):
     others = ["", "a much longer text about money, banks and the market " * 3, "雨", "cat dog"]
     alone = api_model.predict_example(target, labels).as_dict()
     for bs in (1, 3, 64):
-        nlp = make_nlp(tiny_gliznet_dir, labels=labels, model={"batch_size": bs})
+        nlp = hostile_nlp(tiny_gliznet_dir, labels=labels, model={"batch_size": bs})
         for pipe_bs in (1, 5):
             docs = list(nlp.pipe(others[:2] + [target] + others[2:], batch_size=pipe_bs))
             for k in labels:
@@ -526,11 +526,11 @@ def test_broken_model_directory(kind, tiny_gliznet_dir, tmp_path):
     with raises(GliZNetLoadError, *patterns):
         GliZNetForSequenceClassification.from_pretrained_with_tokenizer(d)
     # The component loads lazily on first use, or in nlp.initialize().
-    nlp = make_nlp(d)
+    nlp = hostile_nlp(d)
     with raises(GliZNetLoadError, *patterns):
         nlp("text")
     with raises(GliZNetLoadError, *patterns):
-        make_nlp(d).initialize()
+        hostile_nlp(d).initialize()
 
 
 def test_missing_model_directory(tmp_path):
@@ -538,7 +538,7 @@ def test_missing_model_directory(tmp_path):
     with raises(GliZNetLoadError, r"Model directory '.*does_not_exist' does not exist"):
         GliZNetForSequenceClassification.from_pretrained_with_tokenizer(missing)
     with raises(GliZNetLoadError, r"does_not_exist' does not exist"):
-        make_nlp(missing)("text")
+        hostile_nlp(missing)("text")
     with raises(GliZNetLoadError, r"is not a directory"):
         (tmp_path / "file").write_text("x")
         GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "file")
@@ -611,7 +611,7 @@ def test_pickle_only_weights_are_refused(which, tiny_gliznet_dir, tiny_bert_dir,
                 r"pickle-based weights \['pytorch_model\.bin'\]", r"never loaded"):
         GliZNetForSequenceClassification.from_pretrained_with_tokenizer(d)
     with raises(GliZNetLoadError, r"pytorch_model\.bin"):
-        make_nlp(d)("text")
+        hostile_nlp(d)("text")
     assert not sentinel.exists()
     assert calls == []
 
@@ -634,7 +634,7 @@ def test_loading_never_calls_torch_load(tiny_gliznet_dir, tiny_bert_dir, referen
     for d in (tiny_gliznet_dir, tiny_bert_dir, reference_dir):
         model, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(d)
         check_scores(model.predict_example("text", LABELS).as_dict(), LABELS)
-    nlp = make_nlp(tiny_gliznet_dir)
+    nlp = hostile_nlp(tiny_gliznet_dir)
     nlp.initialize()
     nlp2 = type(nlp).from_config(nlp.config)
     nlp2.from_bytes(nlp.to_bytes())

@@ -49,7 +49,7 @@ def test_states_are_mixed_linearly_and_checked():
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
 def test_interpolated_checkpoint_lies_between_the_two(tiny_gliznet_dir, finetuned_dir, tmp_path,
                                                       alpha):
-    out = interpolate_models(tiny_gliznet_dir, finetuned_dir, tmp_path / "mix", alpha, fp16=False)
+    out = interpolate_models(tiny_gliznet_dir, finetuned_dir, tmp_path / "mix", alpha, dtype="float32")
     start, _ = _load(tiny_gliznet_dir)
     tuned, _ = _load(finetuned_dir)
     mixed, tok = _load(out)
@@ -75,7 +75,7 @@ def test_main_interpolates_a_trained_pipeline(tiny_gliznet_dir, tmp_path, capsys
         nlp.update(examples, sgd=optimizer)
     nlp.to_disk(tmp_path / "pipeline")
     assert main(["interpolate", str(tiny_gliznet_dir), str(tmp_path / "pipeline"),
-                 str(tmp_path / "mix"), "--alpha", "0.5", "--fp32"]) == 0
+                 str(tmp_path / "mix"), "--alpha", "0.5", "--dtype", "float32"]) == 0
     assert "0.5 * fine-tune" in capsys.readouterr().out
     start, _ = _load(tiny_gliznet_dir)
     mixed, _ = _load(tmp_path / "mix")

@@ -5,7 +5,7 @@ import pytest
 import torch
 from spacy.util import registry
 
-import spacy_gliznet.default_model as default_model
+import spacy_gliznet.checkpoints as default_model
 from spacy_gliznet import GliZNetLoadError
 from spacy_gliznet.layers import PlaceholderModule, build_gliznet_model, get_torch_model, quantized_copy
 

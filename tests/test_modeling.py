@@ -4,7 +4,8 @@ import torch
 
 from spacy_gliznet import ClassificationResult, GliZNetForSequenceClassification
 from spacy_gliznet.encoding import collate
-from spacy_gliznet.io import load_model
+from spacy_gliznet.checkpoints import load_model
+from spacy_gliznet.losses import gliznet_loss
 
 
 def test_lab_token_added_and_embeddings_grow_only_when_needed(tiny_bert_dir, tiny_modernbert_dir):
@@ -70,7 +71,7 @@ def test_identity_projectors_give_backbone_cosine(tiny_bert_dir):
     batch = collate(e.passes, 1, 1, enc.pad_id)
     with torch.no_grad():
         h = model.backbone(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state[0]
-        lab = h[batch.label_index[0] == 1].mean(0)
+        lab = h[batch.label_tokens[0] == 1].mean(0)
         txt = h[batch.text_mask[0] == 1].mean(0)
         cos = torch.nn.functional.cosine_similarity(txt, lab, dim=0)
     model.eval()
@@ -88,20 +89,20 @@ def test_multi_pass_merge_matches_training_forward(tiny_gliznet_dir):
     batch = collate(encoded[0].passes, 1, len(labels), enc.pad_id)
     model.eval()
     with torch.no_grad():
-        out = model(**batch.model_kwargs())
+        out = model(batch)
     assert out.label_mask.all()
     np.testing.assert_allclose(out.logits[0].numpy(), predicted, atol=1e-5)
 
 
-def test_compute_loss_backpropagates(tiny_gliznet_dir):
+def test_loss_backpropagates_through_the_forward(tiny_gliznet_dir):
     model, _ = load_model(tiny_gliznet_dir)
     enc = model.get_encoder()
     encoded = enc.encode(["the team won", "pasta"], [["sports", "food"], ["food", "music", "cat"]])
     passes = [p for e in encoded for p in e.passes]
     batch = collate(passes, 2, 3, enc.pad_id)
-    out = model(**batch.model_kwargs())
+    out = model(batch)
     targets = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
-    loss = model.compute_loss(out, targets, out.label_mask)
+    loss = gliznet_loss(out, targets, out.label_mask)[0]
     loss.backward()
     assert torch.isfinite(loss)
     assert model.text_projector[0].weight.grad is not None
@@ -126,7 +127,7 @@ def test_score_offset_moves_the_sigmoid_cut_but_not_the_ranking(tiny_bert_dir):
     batch = collate(encoded[0].passes, 1, 4, enc.pad_id)
     shifted.eval()
     with torch.no_grad():
-        out = shifted(**batch.model_kwargs())
+        out = shifted(batch)
     np.testing.assert_allclose(out.logits[0].numpy(), b, atol=1e-5)
 
 

@@ -65,7 +65,8 @@ def pipelines(tiny_gliznet_dir):
         nlp = spacy.blank("en")
         nlp.add_pipe("gliznet_textcat", config={
             "model": {"@architectures": ARCH, "name": str(tiny_gliznet_dir), "batch_size": bs},
-            "labels": ["default"]})
+            "labels": ["default"],
+            "long_text": "truncate"})  # compared with the API, which cuts long texts
         out[bs] = nlp
     return out
 
@@ -182,7 +183,7 @@ def _check_encoding(encoder, text, labels):
     for p in enc.passes:
         ids = p.input_ids
         assert 0 < len(p.slots) and len(ids) <= encoder.max_length
-        assert len(p.label_index) == len(p.lab_index) == len(p.text_mask) == len(ids)
+        assert len(p.label_tokens) == len(p.label_markers) == len(p.text_mask) == len(ids)
         # The same text prefix in every pass.
         used = enc.n_text_tokens_used
         assert ids[0] == encoder.cls_id and ids[1:1 + used] == tok_text[:used]
@@ -192,11 +193,11 @@ def _check_encoding(encoder, text, labels):
         assert ids.count(encoder.lab_id) == len(p.slots)
         assert ids.count(encoder.cls_id) == 1 and ids.count(encoder.sep_id) == 1
         for k, slot in enumerate(p.slots, start=1):
-            where = [j for j, x in enumerate(p.label_index) if x == k]
+            where = [j for j, x in enumerate(p.label_tokens) if x == k]
             # Whole, contiguous, the label's own tokens.
             assert where == list(range(where[0], where[0] + len(where)))
             assert [ids[j] for j in where] == list(label_ids[slot])
-            lab_pos = [j for j, x in enumerate(p.lab_index) if x == k]
+            lab_pos = [j for j, x in enumerate(p.label_markers) if x == k]
             assert lab_pos == [where[-1] + 1 if reference else where[0] - 1]
             assert ids[lab_pos[0]] == encoder.lab_id
         seen.extend(p.slots)

@@ -1,7 +1,8 @@
 """Checkpoints of the original GliZNet implementation: import with numeric parity,
 refusal of unsupported variants, export back to that layout, and persistence.
 
-The fixture ``gliznet_reference_bert`` (see ../shared/fixtures/README.md) was
+The fixture ``data/gliznet_reference_bert`` (a copy of ../shared/fixtures; see
+data/gliznet_reference_bert.README.md) was
 written by the original code, with ``expected.json`` holding its scores.
 """
 
@@ -20,10 +21,13 @@ import torch.nn.functional as F
 
 import spacy_gliznet  # noqa: F401  (registers the factory and architecture)
 from spacy_gliznet import GliZNetForSequenceClassification, GliZNetLoadError, TruncationWarning
+from spacy_gliznet.losses import gliznet_loss
 from spacy_gliznet.reference import SUPPORTED, save_reference_checkpoint
 
+from helpers import make_nlp
+
 TOL = 1e-6
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "gliznet_reference_bert"
+REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "gliznet_reference_bert"
 EXPECTED_PATH = REFERENCE_DIR / "expected.json"
 CASES = json.loads(EXPECTED_PATH.read_text(encoding="utf8"))["cases"] if EXPECTED_PATH.is_file() else []
 KEPT = [c for c in CASES if not c["dropped_labels"]]
@@ -45,14 +49,9 @@ def assert_scores(got, expected, tol=TOL):
         assert abs(got[label] - value) <= tol, (label, got[label], value)
 
 
-def make_nlp(name, labels, multi_label=True):
-    nlp = spacy.blank("en")
-    nlp.add_pipe("gliznet_textcat", config={
-        "model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": str(name)},
-        "labels": list(labels),
-        "multi_label": multi_label,
-    })
-    return nlp
+def reference_nlp(name, labels, multi_label=True):
+    # the original implementation cuts long texts
+    return make_nlp(name, labels=list(labels), multi_label=multi_label, long_text="truncate")
 
 
 def logits_of(model, text, labels):
@@ -104,7 +103,7 @@ def test_model_parity(ref_loaded, case):
 
 @pytest.mark.parametrize("case", KEPT, ids=case_id)
 def test_pipeline_parity(reference_dir, case):
-    nlp = make_nlp(reference_dir, case["labels"], multi_label=case["mode"] == "multi-label")
+    nlp = reference_nlp(reference_dir, case["labels"], multi_label=case["mode"] == "multi-label")
     doc = nlp(case["text"])
     assert_scores(doc.cats, case["scores"])
     assert doc._.gliznet_truncated is False
@@ -130,7 +129,7 @@ def test_recorded_input_ids_and_label_mask(reference_dir, ref_loaded, case):
         (enc,) = model.get_encoder().encode([case["text"]], [kept])
         assert len(enc.passes) == 1
         assert enc.passes[0].input_ids == case["input_ids"]
-        assert enc.passes[0].label_index == case["lmask"]
+        assert enc.passes[0].label_tokens == case["lmask"]
         return
     # The reference cut the text to 63 tokens and dropped labels. This project
     # keeps every label (cutting the text a little more for the longest one), and
@@ -147,7 +146,7 @@ def test_recorded_input_ids_and_label_mask(reference_dir, ref_loaded, case):
     (enc,) = small.get_encoder().encode([case["text"]], [kept])
     assert len(enc.passes) == 1
     assert enc.passes[0].input_ids == case["input_ids"]
-    assert enc.passes[0].label_index == case["lmask"]
+    assert enc.passes[0].label_tokens == case["lmask"]
     np.testing.assert_allclose(small.predict_encoded([enc])[0], [case["logits"][k] for k in kept],
                                atol=TOL, rtol=0)
 
@@ -175,7 +174,7 @@ def test_dropped_labels_are_scored_and_flagged(ref_loaded, case):
 
 @pytest.mark.parametrize("case", DROPPED, ids=case_id)
 def test_dropped_labels_pipeline(reference_dir, case):
-    nlp = make_nlp(reference_dir, case["labels"], multi_label=case["mode"] == "multi-label")
+    nlp = reference_nlp(reference_dir, case["labels"], multi_label=case["mode"] == "multi-label")
     text_cut = case["text_tokens_used"] < case["text_tokens_full"]
     if text_cut:
         with pytest.warns(TruncationWarning):
@@ -203,7 +202,7 @@ def test_stale_backbone_model_never_used(reference_dir, monkeypatch):
     model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(reference_dir)
     case = KEPT[0]
     assert_scores(model.predict_example(case["text"], case["labels"], tok).as_dict(), case["scores"])
-    nlp = make_nlp(reference_dir, case["labels"])
+    nlp = reference_nlp(reference_dir, case["labels"])
     assert_scores(nlp(case["text"]).cats, case["scores"])
 
 
@@ -269,7 +268,7 @@ def test_unsupported_variants_are_refused(reference_dir, tmp_path, name):
 
 def test_pipeline_refuses_unsupported(reference_dir, tmp_path):
     directory = edited_copy(reference_dir, tmp_path / "bilinear", _set("similarity_metric", "bilinear"))
-    nlp = make_nlp(directory, ["a", "b"])
+    nlp = reference_nlp(directory, ["a", "b"])
     with pytest.raises(GliZNetLoadError, match="bilinear"):
         nlp("some text")
 
@@ -487,7 +486,7 @@ def test_pipeline_to_disk_and_spacy_load_fresh_process(reference_dir, tmp_path):
     copy = tmp_path / "reference_copy"
     shutil.copytree(reference_dir, copy)
     first = KEPT[0]
-    nlp = make_nlp(copy, first["labels"], multi_label=first["mode"] == "multi-label")
+    nlp = reference_nlp(copy, first["labels"], multi_label=first["mode"] == "multi-label")
     before = nlp(first["text"]).cats
     assert_scores(before, first["scores"])
     nlp.to_disk(tmp_path / "pipeline")
@@ -515,8 +514,8 @@ def test_fine_tuned_reference_model_can_still_be_exported(modernbert_reference, 
     assert model.score_offset.requires_grad is False
     enc = model.get_encoder().encode(["the team won"], [["sports", "food"]])
     batch = collate(enc[0].passes, 1, 2, model.get_encoder().pad_id)
-    out = model(**batch.model_kwargs())
-    model.compute_loss(out, torch.tensor([[1.0, 0.0]]), out.label_mask).backward()
+    out = model(batch)
+    gliznet_loss(out, torch.tensor([[1.0, 0.0]]), out.label_mask)[0].backward()
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     optimizer.step()
     assert model.score_offset.item() == 0.0

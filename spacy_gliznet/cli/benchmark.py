@@ -3,9 +3,11 @@
 sentence-embedding backbone (mean-pooled text vs mean-pooled label embedding).
 
 Decision rules: single-label sets take the argmax label (model and baseline);
-multi-label sets take the labels whose score passes the component's threshold
-(model) or whose cosine passes ``baseline_threshold`` (baseline; fixed, not
-tuned on the benchmark). Macro-F1 averages per-label F1 over the dataset's labels
+on multi-label sets the model's labels are what the component decides
+(``doc._.gliznet_predicted_labels``: its ``decision_rule``, ``rule_param``,
+``threshold`` and ``thresholds``, through ``spacy_gliznet.decisions``), the
+baseline's those whose cosine passes ``baseline_threshold`` (fixed, not tuned on
+the benchmark). Macro-F1 averages per-label F1 over the dataset's labels
 that occur in the gold or the predictions.
 """
 
@@ -16,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .. import decisions
 from ..readers import load_datasets
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
@@ -42,10 +45,21 @@ def macro_f1(gold: Sequence[Sequence[int]], pred: Sequence[Sequence[int]], n_lab
 
 
 def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List[int]]:
-    """Predicted label indices per row from an (N, K) score matrix."""
-    if not multi_label:
-        return [[int(i)] for i in scores.argmax(1)]
-    return [list(np.nonzero(row >= threshold)[0]) for row in scores]
+    """Predicted label indices per row from an (N, K) score matrix: the top label, or
+    (multi-label) those whose score reaches ``threshold``."""
+    mask = decisions.decide(scores, multi_label=multi_label, rule="threshold", cut=threshold)
+    return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
+
+
+def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: bool,
+                        settings: Dict) -> List[List[int]]:
+    """Predicted label indices per row as the component decides them; ``settings``:
+    ``GliZNetTextCategorizer.decision_settings()`` (threshold, thresholds, rule, param)."""
+    cut = decisions.rule_cutoffs(labels, settings["rule"], settings["threshold"],
+                                 settings["thresholds"])
+    mask = decisions.decide(scores, multi_label=multi_label, rule=settings["rule"],
+                            param=settings["param"], cut=cut)
+    return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
 class EmbeddingBaseline:
@@ -55,7 +69,7 @@ class EmbeddingBaseline:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from ..io import resolve_model_dir
+        from ..model_files import resolve_model_dir
 
         directory = resolve_model_dir(name)
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
@@ -107,11 +121,14 @@ def run_benchmark(
     output: Optional[Union[str, Path]] = None,
     progress: bool = True,
     quantize: bool = False,
+    decision: Optional[Dict] = None,
 ) -> Dict:
     """Score ``model`` (None: the bundled default) and the baseline on every
     dataset of ``data``; write results.json, results.md and results.png to
     ``output`` when given. ``quantize``: predict with int8 dynamic quantization
-    of the model's Linear layers (CPU). Returns the results dict."""
+    of the model's Linear layers (CPU). ``decision``: component settings for the
+    multi-label decisions (``decision_rule``, ``rule_param``, ``threshold``,
+    ``thresholds``), default the component's. Returns the results dict."""
     import spacy
     from tqdm import tqdm
 
@@ -123,11 +140,15 @@ def run_benchmark(
             d.rows = d.rows[:limit]
     total = sum(len(d.rows) for d in sets)
     nlp = spacy.blank("en")
-    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model, "quantize": quantize}})
+    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model, "quantize": quantize},
+                                                   **(decision or {})})
+    settings = pipe.decision_settings()
     threshold = pipe.threshold
     base = EmbeddingBaseline(baseline) if baseline else None
     results = {"model": model or "default (bundled)", "quantize": quantize, "baseline": baseline,
                "data": str(data), "threshold": threshold,
+               "decision": {"decision_rule": settings["rule"], "rule_param": settings["param"],
+                            "threshold": settings["threshold"], "thresholds": settings["thresholds"]},
                "baseline_threshold": baseline_threshold, "datasets": {}}
     model_time = base_time = 0.0
     bar = tqdm(total=total * (2 if base else 1), desc="benchmark", unit="doc", disable=not progress)
@@ -140,7 +161,8 @@ def run_benchmark(
         scores = score_model(nlp, texts, d.labels, d.multi_label, batch_size, bar)
         model_time += time.perf_counter() - t0
         entry = {"task": d.task, "labels": len(d.labels), "rows": len(texts),
-                 "model": macro_f1(gold, decide(scores, d.multi_label, threshold), len(d.labels))}
+                 "model": macro_f1(gold, decide_as_component(scores, d.labels, d.multi_label, settings),
+                                   len(d.labels))}
         if base:
             t0 = time.perf_counter()
             tv = base.embed(texts, bar)

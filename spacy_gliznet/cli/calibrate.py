@@ -22,8 +22,12 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 
+from ..checkpoints import GliZNetForSequenceClassification
+from ..modeling import GliZNetModel, score_logits
 from ..readers import Dataset, load_datasets
+from .export import storage_dtype
 from .benchmark import decide, macro_f1
 
 OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)
@@ -42,7 +46,7 @@ def _bce(logits: np.ndarray, targets: np.ndarray) -> float:
 def dataset_loss(cos: np.ndarray, targets: np.ndarray, multi_label: bool, offset: float,
                  log_scale: float) -> float:
     """Mean loss of one dataset's (N, K) cosines at this offset and temperature."""
-    logits = (cos - offset) * np.exp(log_scale)
+    logits = score_logits(torch.as_tensor(cos), offset, log_scale).numpy()
     if multi_label:
         return _bce(logits, targets)
     return float(-(_log_softmax(logits) * targets).sum(1).mean())
@@ -70,26 +74,37 @@ def choose_log_scale(sims: Sequence[Dict], offset: float,
     return float(grid[int(np.argmin(losses))])
 
 
-def similarities(model, sets: Sequence[Dataset], batch_size: int = 64,
+def similarities(model: GliZNetModel, sets: Sequence[Dataset], batch_size: int = 64,
                  progress: bool = True) -> List[Dict]:
-    """Each dataset's (N, K) cosine similarities under ``model``, with its gold labels."""
-    import torch
+    """Each dataset's (N, K) cosine similarities under ``model``, with its gold
+    labels: the model's own prediction path with offset 0 and temperature 1,
+    whose logits are the cosines (the model's values are restored after)."""
     from tqdm import tqdm
 
     encoder = model.get_encoder()
-    scale = float(torch.exp(torch.clamp(model.logit_scale.detach().float(), -10.0, 10.0)))
-    offset = float(model.score_offset.detach().float())
+    saved = (model.score_offset.detach().clone(), model.logit_scale.detach().clone())
+    with torch.no_grad():
+        model.score_offset.zero_()
+        model.logit_scale.zero_()
+    try:
+        return _similarities(model, encoder, sets, batch_size, progress, tqdm)
+    finally:
+        with torch.no_grad():
+            model.score_offset.copy_(saved[0])
+            model.logit_scale.copy_(saved[1])
+
+
+def _similarities(model, encoder, sets, batch_size, progress, tqdm) -> List[Dict]:
     out = []
     for d in tqdm(sets, desc="calibrate", unit="dataset", disable=not progress):
         texts = [r["text"] for r in d.rows]
         encoded = encoder.encode(texts, [d.labels] * len(texts))
-        logits = np.stack(model.predict_encoded(encoded, batch_size=batch_size))
+        cos = np.stack(model.predict_encoded(encoded, batch_size=batch_size))
         index = {lab: i for i, lab in enumerate(d.labels)}
         gold = [[index[g] for g in r["labels"]] for r in d.rows]
-        targets = np.zeros_like(logits)
+        targets = np.zeros_like(cos)
         for row, g in enumerate(gold):
             targets[row, g] = 1.0
-        cos = logits / scale + offset
         if not d.multi_label:  # rows without a gold label carry no softmax target
             keep = targets.sum(1) > 0
             cos, targets = cos[keep], targets[keep]
@@ -109,7 +124,7 @@ def calibrate(
     limit: int = 300,
     seed: int = 0,
     batch_size: int = 64,
-    fp16: bool = True,
+    dtype: str = "float16",
     progress: bool = True,
 ) -> Dict:
     """Calibrate ``model_name`` on the datasets of ``data`` and save the result to ``output``.
@@ -118,14 +133,10 @@ def calibrate(
     data: a folder with manifest.json and JSONL files (``{"text", "labels"}`` rows).
     datasets, exclude: which of its datasets to use (default: all).
     limit: rows sampled per dataset (0: all).
-    fp16: store the weights in float16.
+    dtype: storage dtype of the saved weights, "float16" or "float32".
     Returns a report: the chosen values and the macro-F1 per multi-label dataset
     before and after.
     """
-    import torch
-
-    from ..modeling import GliZNetForSequenceClassification
-
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     sets = load_datasets(data, datasets, exclude=exclude)
@@ -155,5 +166,5 @@ def calibrate(
         model.score_offset.fill_(offset)
         model.logit_scale.fill_(log_scale)
         model.bce_scale.fill_(log_scale)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=torch.float16 if fp16 else None)
+    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
     return report

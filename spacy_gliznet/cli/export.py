@@ -1,30 +1,46 @@
 """``python -m spacy_gliznet export``: the GliZNet checkpoint inside a trained
-spaCy pipeline, saved as a Hugging Face style directory (optionally fp16)."""
+spaCy pipeline, saved as a Hugging Face style directory (float16 by default)."""
 
 from pathlib import Path
 from typing import Optional, Union
 
+import spacy
 import torch
 
+from ..checkpoints import GliZNetForSequenceClassification
+from ..layers import ensure_loaded
 
-def pipeline_model(pipeline: Union[str, Path], component: str = "gliznet_textcat"):
+STORAGE_DTYPES = {"float16": torch.float16, "float32": None}
+
+
+def storage_dtype(name: str) -> Optional[torch.dtype]:
+    """The torch dtype that ``save_pretrained`` stores weights in, for a name
+    of ``STORAGE_DTYPES`` (None: as they are, float32)."""
+    if name not in STORAGE_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {name!r}")
+    return STORAGE_DTYPES[name]
+
+
+def pipeline_model(pipeline: Union[str, Path],
+                   component: str = "gliznet_textcat") -> GliZNetForSequenceClassification:
     """The GliZNet torch model held by ``component`` of a saved spaCy pipeline."""
-    import spacy
-
-    import spacy_gliznet  # noqa: F401  (registers the factory)
-    from ..layers import ensure_loaded
-
     nlp = spacy.load(pipeline)
     return ensure_loaded(nlp.get_pipe(component).model)
 
 
 def export_model(pipeline: Union[str, Path], output: Union[str, Path], *,
-                 component: str = "gliznet_textcat", fp16: bool = True,
+                 component: str = "gliznet_textcat", dtype: str = "float16",
                  max_length: Optional[int] = None) -> Path:
+    """Save the model of ``component`` in ``pipeline`` to ``output``.
+
+    dtype: storage dtype of the weights, "float16" or "float32".
+    max_length: max_length stored in the checkpoint (0: the backbone's own;
+        None: unchanged).
+    """
     module = pipeline_model(pipeline, component)
     if max_length is not None:
         module.config.max_length = int(max_length) if max_length else None
         module._encoder = None
     output = Path(output)
-    module.save_pretrained(output, dtype=torch.float16 if fp16 else None)
+    module.save_pretrained(output, dtype=storage_dtype(dtype))
     return output

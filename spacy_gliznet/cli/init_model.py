@@ -13,6 +13,8 @@ from typing import Any, Optional, Union
 
 import torch
 
+from ..checkpoints import GliZNetForSequenceClassification
+
 
 def init_model(
     backbone: str,
@@ -25,8 +27,6 @@ def init_model(
     dropout: float = 0.1,
     **overrides: Any,
 ) -> Path:
-    from ..modeling import GliZNetForSequenceClassification
-
     settings = dict(
         label_attention=label_attention, text_pooling="mean", label_pooling="mean",
         projected_dim=None, use_projection_layernorm=False, projector_init="identity",

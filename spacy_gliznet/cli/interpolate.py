@@ -8,6 +8,11 @@ from typing import Dict, Union
 
 import torch
 
+from ..checkpoints import GliZNetForSequenceClassification
+from ..config import MODEL_TYPE
+from ..model_files import read_config, resolve_model_dir
+from .export import pipeline_model, storage_dtype
+
 # Config fields that change how scores are computed: both models must agree on them.
 SCORING_FIELDS = ("text_pooling", "label_pooling", "template", "label_attention", "lab_token",
                   "use_projection_layernorm", "projected_dim")
@@ -16,9 +21,6 @@ SCORING_FIELDS = ("text_pooling", "label_pooling", "template", "label_attention"
 def _load_module(name: Union[str, Path], component: str):
     """A GliZNet checkpoint directory, a Hub id, or a trained spaCy pipeline
     directory (recognised by its config.cfg) whose ``component`` holds the model."""
-    from ..modeling import GliZNetForSequenceClassification
-    from .export import pipeline_model
-
     if (Path(name) / "config.cfg").is_file():
         return pipeline_model(name, component)
     return GliZNetForSequenceClassification.from_pretrained(name)
@@ -53,19 +55,16 @@ def interpolate_states(start: Dict[str, torch.Tensor], finetuned: Dict[str, torc
 
 def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
                        output: Union[str, Path], alpha: float, *,
-                       component: str = "gliznet_textcat", fp16: bool = True) -> Path:
+                       component: str = "gliznet_textcat", dtype: str = "float16") -> Path:
     """Save ``(1 - alpha) * start + alpha * finetuned`` to ``output``.
 
     start: the GliZNet checkpoint the fine-tune started from (directory or Hub id).
     finetuned: a GliZNet checkpoint or a trained spaCy pipeline directory.
     alpha: weight of the fine-tune (0: the start, 1: the fine-tune).
     component: the pipe that holds the model when ``finetuned`` is a pipeline.
-    fp16: store the weights in float16.
+    dtype: storage dtype of the saved weights, "float16" or "float32".
     The output has the start's configuration and tokenizer.
     """
-    from ..io import read_config, resolve_model_dir
-    from ..modeling import MODEL_TYPE, GliZNetForSequenceClassification
-
     if read_config(resolve_model_dir(start)).get("model_type") not in (MODEL_TYPE, "gliznet"):
         raise ValueError(
             f"{str(start)!r} is not a GliZNet checkpoint (a bare backbone?): the start must be "
@@ -82,5 +81,5 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
                          "interpolation needs a fine-tune of this start checkpoint")
     model.load_state_dict(interpolate_states(model.state_dict(), tuned.state_dict(), alpha))
     output = Path(output)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=torch.float16 if fp16 else None)
+    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
     return output

@@ -2,10 +2,9 @@
 
 For 1, 4, 16 and 64 labels, on the same texts and the same model:
   pipe      docs/s of nlp.pipe (tokenization, batching, doc.cats included)
-  bare      docs/s of the model's own torch computation on pre-tokenized, pre-padded,
-            length-sorted batches (the ceiling): for label_attention "isolated" (the
-            bundled model) each text and each label encoded once, pooled, projected and
-            compared; otherwise the packed one-pass forward
+  bare      docs/s of the model's own forward on a pre-tokenized, pre-padded batch (the
+            ceiling): for label_attention "isolated" (the bundled model) each text and each
+            label encoded once, pooled, projected and compared; otherwise the packed passes
   packed    docs/s of the packed one-pass forward ("[CLS] text [LAB] l1 [LAB] l2 ... [SEP]",
             split into passes when the labels do not fit), pre-tokenized
   pairwise  docs/s of one encoder pass per (text, label) pair with the same backbone
@@ -14,7 +13,7 @@ For 1, 4, 16 and 64 labels, on the same texts and the same model:
 and the ratios pipe/bare, pipe/pairwise and int8/pipe; then p50/p95 latency of a single
 nlp(text) and the peak RSS of the process.
 
-    python examples/speed_benchmark.py [--model NAME] [--docs 256] [--labels 1 4 16 64]
+    python examples/speed/speed_benchmark.py [--model NAME] [--docs 256] [--labels 1 4 16 64]
 
 NAME defaults to the bundled default model. Texts come from ../shared/data/benchmark (a mix of
 datasets), labels from banking77's label set (77 labels).
@@ -33,7 +32,7 @@ from typing import List
 
 import torch
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmark"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmark"
 
 
 def load_texts(data: Path, n: int, seed: int = 0) -> List[str]:
@@ -70,91 +69,38 @@ def timed_together(fns, repeat: int) -> List[float]:
     return best
 
 
-def bare_batches(module, texts, labels, batch_size):
-    """Pre-tokenized, length-sorted, padded batches: what the forward alone sees."""
+def bare_batch(module, texts, labels):
+    """The pre-tokenized, padded batch the model's forward reads for ``texts``
+    with ``labels`` (for label_attention "isolated", the bundled model's, each
+    text and each label as a sequence of its own)."""
+    encoded = module.get_encoder().encode(texts, [labels] * len(texts))
+    return module.collate(encoded)
+
+
+def packed_batch(module, texts, labels):
+    """The one-pass layout "[CLS] text [LAB] l1 [LAB] l2 ... [SEP]" (split into passes
+    when the labels do not fit), pre-tokenized and padded."""
     from spacy_gliznet.encoding import collate
 
-    enc = module.get_encoder()
-    encoded = enc.encode(texts, [labels] * len(texts))
-    passes = sorted((p for e in encoded for p in e.passes), key=len)
-    return [collate(passes[i : i + batch_size], len(texts), 0, enc.pad_id, module.device)
-            for i in range(0, len(passes), batch_size)]
+    encoded = module.get_encoder().encode(texts, [labels] * len(texts))
+    passes = [p for e in encoded for p in e.passes]
+    return collate(passes, len(encoded), len(labels), module.get_encoder().pad_id, module.device)
 
 
-def _padded(seqs, pools, batch_size, pad_id):
-    from spacy_gliznet.encoding import pad_sequences
-
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    batches = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        ids, att = pad_sequences([seqs[i] for i in idx], pad_id)
-        pool = torch.zeros(ids.shape + (1,))
-        for row, i in enumerate(idx):
-            pool[row, pools[i]] = 1.0
-        batches.append((ids, att, pool))
-    return batches, torch.tensor(order)
-
-
-def isolated_batches(module, texts, labels, batch_size):
-    """Pre-tokenized, length-sorted, padded text and label sequences as the isolated
-    prediction path encodes them: "[CLS] text" (mean over all) and "[LAB] label"
-    (mean over the label tokens, or the [LAB] token for label_pooling "lab")."""
-    enc = module.get_encoder()
-    budget = enc.max_length - 2
-    text_seqs = [[enc.cls_id] + ids[:budget] for ids in enc._tokenize(list(texts))]
-    text_pools = [list(range(len(s))) for s in text_seqs]
-    label_seqs = [[enc.lab_id] + list(ids) for ids in enc.label_ids(labels)]
-    if module.config.label_pooling == "mean":
-        label_pools = [list(range(1, len(s))) for s in label_seqs]
-    else:
-        label_pools = [[0] for _ in label_seqs]
-    return (_padded(text_seqs, text_pools, batch_size, enc.pad_id),
-            _padded(label_seqs, label_pools, batch_size, enc.pad_id))
-
-
-def run_isolated(module, batches):
-    import torch.nn.functional as F
-
-    text_batches, label_batches = batches
-
-    def pooled(items, token_projector=None):
-        batches, order = items
-        vecs = []
-        for ids, att, pool in batches:
-            h = module.backbone(input_ids=ids, attention_mask=att).last_hidden_state
-            if token_projector is not None:  # label_pooling "mean" projects each token
-                h = token_projector(h)
-            vecs.append((h * pool).sum(1) / pool.sum(1))
-        sorted_vecs = torch.cat(vecs)
-        out = torch.empty_like(sorted_vecs)
-        out[order] = sorted_vecs  # back to the input order
-        return out
-
-    with torch.inference_mode():
-        t = F.normalize(module.text_projector(pooled(text_batches)), dim=-1)
-        if module.config.label_pooling == "mean":
-            lab = F.normalize(pooled(label_batches, module.label_projector), dim=-1)
-        else:
-            lab = F.normalize(module.label_projector(pooled(label_batches)), dim=-1)
-        return t @ lab.T - module.score_offset.float()
-
-
-def pairwise_batches(module, texts, labels, batch_size):
+def pairwise_batch(module, texts, labels):
+    """One "[CLS] text [LAB] label [SEP]" pass per (text, label) pair: the NLI-style way."""
     from spacy_gliznet.encoding import collate
 
-    enc = module.get_encoder()
-    encoded = enc.encode([t for t in texts for _ in labels], [[lab] for _ in texts for lab in labels])
-    passes = sorted((p for e in encoded for p in e.passes), key=len)
-    return [collate(passes[i : i + batch_size], len(encoded), 0, enc.pad_id, module.device)
-            for i in range(0, len(passes), batch_size)]
+    encoded = module.get_encoder().encode([t for t in texts for _ in labels],
+                                          [[lab] for _ in texts for lab in labels])
+    passes = [p for e in encoded for p in e.passes]
+    return collate(passes, len(encoded), 1, module.get_encoder().pad_id, module.device)
 
 
-def run_forward(module, batches):
+def run_forward(module, batch, batch_size):
+    """The model's own forward (length-sorted chunks of ``batch_size`` sequences)."""
     with torch.inference_mode():
-        for b in batches:
-            module(b.input_ids, b.attention_mask, b.label_index, b.lab_index, b.text_mask,
-                   pass_slots=b.pass_slots)
+        return module(batch, batch_size=batch_size)
 
 
 def main(argv=None) -> None:
@@ -163,7 +109,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--docs", type=int, default=256)
     parser.add_argument("--labels", type=int, nargs="+", default=[1, 4, 16, 64])
-    parser.add_argument("--batch-size", type=int, default=32, help="encoder passes per torch batch")
+    parser.add_argument("--batch-size", type=int, default=32, help="sequences per backbone call")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -200,19 +146,17 @@ def main(argv=None) -> None:
         labels = all_labels[:k]
         pipe.labels = labels
         qpipe.labels = labels
-        batches = bare_batches(module, texts, labels, args.batch_size)
-        if isolated:
-            iso = isolated_batches(module, texts, labels, args.batch_size)
-            bare = lambda: run_isolated(module, iso)  # noqa: E731
-        else:
-            bare = lambda: run_forward(module, batches)  # noqa: E731
+        batch = bare_batch(module, texts, labels)
+        bare = lambda: run_forward(module, batch, args.batch_size)  # noqa: E731
         # pipe, bare and int8 pipe alternate within each round (their ratios are the claims)
         t_pipe, t_bare, t_int8 = timed_together([
             lambda: list(nlp.pipe(texts, batch_size=256)), bare,
             lambda: list(qnlp.pipe(texts, batch_size=256))], args.repeat)
-        t_packed = timed(lambda: run_forward(module, batches), args.repeat) if isolated else t_bare
-        pairs = pairwise_batches(module, texts, labels, args.batch_size)
-        t_pair = timed(lambda: run_forward(module, pairs), 1 if k > 4 else args.repeat)
+        packed = packed_batch(module, texts, labels)
+        t_packed = timed(lambda: run_forward(module, packed, args.batch_size),
+                         args.repeat) if isolated else t_bare
+        pairs = pairwise_batch(module, texts, labels)
+        t_pair = timed(lambda: run_forward(module, pairs, args.batch_size), 1 if k > 4 else args.repeat)
         n = len(texts)
         label_tokens = sum(len(ids) + 1 for ids in module.get_encoder().label_ids(labels))
         print(f"| {k} | {n / t_pipe:.1f} | {n / t_bare:.1f} | {n / t_packed:.1f} | {n / t_pair:.1f} | "

@@ -1,0 +1,204 @@
+"""``python -m spacy_gliznet find-thresholds PIPELINE DEV.spacy OUTPUT``: per-label
+thresholds tuned on dev data, written into a copy of the pipeline.
+
+Scores every dev doc once (progress bar), then (``decisions.tune_thresholds``):
+
+- one global threshold, the grid value (0.01 ... 0.99) with the best dev macro-F1;
+- for each label with at least ``min_positives`` dev positives, the grid value with
+  the best F1 of that label; the others keep the global threshold. Ties go to the
+  value closest to 0.5.
+
+Works on a multi-label ``gliznet_textcat`` (the output pipe gets ``threshold``,
+``thresholds`` and ``decision_rule = "threshold"``, so ``doc._.gliznet_predicted_labels``
+and ``spacy evaluate`` use them) and on spaCy's ``textcat_multilabel`` (its own
+``threshold`` gets the global value, which its scorer uses; it has no per-label
+setting, so the per-label values are in ``OUTPUT/thresholds.json`` and apply through
+``spacy_gliznet.decisions.decide_cats`` or the scorer
+``spacy_gliznet.component.gliznet_textcat_score(examples, labels=..., threshold=...,
+thresholds=...)``). Gold labels a dev doc does not list count as negatives.
+``OUTPUT/thresholds.json`` also holds the before/after figures printed.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..decisions import THRESHOLD_GRID, decide, f1_report, rule_cutoffs, tune_thresholds
+from ..errors import GliZNetInputError
+
+SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
+
+
+def pick_component(nlp, name: Optional[str] = None) -> Tuple[str, str]:
+    """(name, factory) of the component to tune: ``name`` or the first supported one."""
+    factories = {n: nlp.get_pipe_meta(n).factory for n in nlp.pipe_names}
+    if name is not None:
+        if name not in factories:
+            raise GliZNetInputError(f"no component {name!r} in the pipeline ({nlp.pipe_names})")
+        if factories[name] not in SUPPORTED:
+            raise GliZNetInputError(
+                f"component {name!r} is a {factories[name]!r}; find-thresholds supports {SUPPORTED}")
+        return name, factories[name]
+    for n, f in factories.items():
+        if f in SUPPORTED:
+            return n, f
+    raise GliZNetInputError(f"the pipeline has no {' or '.join(SUPPORTED)} component "
+                            f"(components: {nlp.pipe_names})")
+
+
+def before_cut(pipe, factory: str, labels: Sequence[str]) -> Tuple[Dict[str, Any], np.ndarray]:
+    """The pipe's current decision settings and absolute cut per label."""
+    if factory == "gliznet_textcat":
+        rule = {"rule": pipe.decision_rule, "param": pipe.rule_param,
+                "threshold": pipe.threshold, "thresholds": pipe.thresholds}
+    else:
+        rule = {"rule": "threshold", "param": None, "threshold": float(pipe.cfg["threshold"]),
+                "thresholds": {}}
+    return rule, rule_cutoffs(labels, rule["rule"], rule["threshold"], rule["thresholds"])
+
+
+def tuning_report(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
+                  before: Dict[str, Any], *, min_positives: int = 10,
+                  grid: Sequence[float] = THRESHOLD_GRID) -> Dict[str, Any]:
+    """Tune thresholds on (N, K) dev scores and gold booleans; before/after figures."""
+    tuning = tune_thresholds(scores, gold, labels, min_positives=min_positives, grid=grid)
+    old = decide(scores, rule=before["rule"], param=before["param"],
+                 cut=rule_cutoffs(labels, before["rule"], before["threshold"], before["thresholds"]))
+    runs = {"before": f1_report(old, gold),
+            "global": f1_report(decide(scores, cut=tuning.threshold), gold),
+            "per_label": f1_report(decide(scores, cut=tuning.cut()), gold)}
+    cut = tuning.cut()
+    return {
+        "labels": list(labels), "docs": int(scores.shape[0]), "min_positives": min_positives,
+        "before": {k: v for k, v in before.items()},
+        "threshold": tuning.threshold, "thresholds": tuning.thresholds,
+        "macro_f": {k: r["macro_f"] for k, r in runs.items()},
+        "micro_f": {k: r["micro_f"] for k, r in runs.items()},
+        "per_label": {lab: {"positives": tuning.positives[lab], "tuned": tuning.tuned[lab],
+                            "threshold": float(cut[k]),
+                            "f_before": float(runs["before"]["f"][k]),
+                            "f_global": float(runs["global"]["f"][k]),
+                            "f_per_label": float(runs["per_label"]["f"][k])}
+                      for k, lab in enumerate(labels)},
+    }
+
+
+def format_report(report: Dict[str, Any]) -> str:
+    """The before/after table: macro-F1, micro-F1 and every label."""
+    b = report["before"]
+    before = (f"{b['rule']} {b['param']:g}, " if b["rule"] != "threshold" else "") + \
+        f"threshold {b['threshold']:g}" + (f" + {len(b['thresholds'])} per-label" if b["thresholds"] else "")
+    lines = [
+        f"Dev: {report['docs']} docs, {len(report['labels'])} labels. Before: {before}. "
+        f"Global threshold: {report['threshold']:g}. Per-label thresholds for "
+        f"{len(report['thresholds'])} labels with >= {report['min_positives']} positives.",
+        "",
+        f"| label | dev positives | before F1 | global {report['threshold']:g} F1 | threshold | per-label F1 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for lab, r in report["per_label"].items():
+        mark = "" if r["tuned"] else " (global)"
+        lines.append(f"| {lab} | {r['positives']} | {r['f_before']:.3f} | {r['f_global']:.3f} | "
+                     f"{r['threshold']:.2f}{mark} | {r['f_per_label']:.3f} |")
+    for key, name in (("macro_f", "macro-F1"), ("micro_f", "micro-F1")):
+        v = report[key]
+        lines.append(f"| **{name}** | | **{v['before']:.3f}** | **{v['global']:.3f}** | | "
+                     f"**{v['per_label']:.3f}** |")
+    return "\n".join(lines)
+
+
+def score_docs(nlp, name: str, factory: str, docs: List, labels: Sequence[str],
+               batch_size: int = 64, progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """(N, K) scores of the pipeline on the docs' texts and (N, K) gold booleans."""
+    from tqdm import tqdm
+
+    cfg = {name: {"labels": list(labels)}} if factory == "gliznet_textcat" else {}
+    scores = np.zeros((len(docs), len(labels)), dtype=np.float64)
+    gold = np.zeros((len(docs), len(labels)), dtype=bool)
+    texts = (d.text for d in docs)
+    bar = tqdm(total=len(docs), desc="find-thresholds", unit="doc", disable=not progress)
+    for i, (pred, ref) in enumerate(zip(nlp.pipe(texts, batch_size=batch_size, component_cfg=cfg),
+                                        docs)):
+        scores[i] = [pred.cats.get(lab, 0.0) for lab in labels]
+        gold[i] = [(ref.cats.get(lab) or 0.0) > 0 for lab in labels]
+        bar.update(1)
+    bar.close()
+    return scores, gold
+
+
+def _config_key_ok(key: str) -> bool:
+    return key == key.strip() and not any(c in key for c in "=:[]\n#;")
+
+
+def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: Union[str, Path], *,
+                    component: Optional[str] = None, min_positives: int = 10,
+                    batch_size: int = 64, progress: bool = True) -> Dict[str, Any]:
+    """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
+    the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    import spacy_gliznet  # noqa: F401  (registers the factory)
+
+    nlp = spacy.load(pipeline)
+    name, factory = pick_component(nlp, component)
+    pipe = nlp.get_pipe(name)
+    if factory == "gliznet_textcat" and not pipe.multi_label:
+        raise GliZNetInputError(f"{name} is single-label (multi_label = false): it takes the top "
+                                f"label, thresholds do not apply")
+    docs = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    if not docs:
+        raise GliZNetInputError(f"no docs in {str(dev)!r}")
+    labels = list(pipe.labels)
+    if not labels:
+        labels = list(dict.fromkeys(k for d in docs for k in d.cats))
+    if not labels:
+        raise GliZNetInputError(f"no labels: {name} has none and the dev docs carry no cats")
+    scores, gold = score_docs(nlp, name, factory, docs, labels, batch_size, progress)
+    before, _ = before_cut(pipe, factory, labels)
+    report = tuning_report(scores, gold, labels, before, min_positives=min_positives)
+    report.update({"pipeline": str(pipeline), "dev": str(dev), "component": name,
+                   "factory": factory})
+    if factory == "gliznet_textcat":
+        pipe.threshold = report["threshold"]
+        pipe.thresholds = report["thresholds"]
+        pipe.decision_rule = "threshold"
+        # show the values in config.cfg too (per-label ones only where every label can
+        # be a config key; they are always in the component's own saved cfg)
+        config = nlp.get_pipe_config(name)
+        config["threshold"] = pipe.threshold
+        config["decision_rule"] = "threshold"
+        if all(_config_key_ok(k) for k in pipe.thresholds):
+            config["thresholds"] = pipe.thresholds
+    else:
+        pipe.cfg["threshold"] = report["threshold"]
+    out = Path(output)
+    nlp.to_disk(out)
+    (out / "thresholds.json").write_text(json.dumps(report, indent=2), encoding="utf8")
+    return report
+
+
+def add_parser(sub) -> None:
+    """The ``find-thresholds`` subcommand of ``python -m spacy_gliznet``."""
+    p = sub.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, saved "
+                       "with the pipeline (gliznet_textcat or textcat_multilabel)")
+    p.add_argument("pipeline", help="trained or zero-shot spaCy pipeline directory")
+    p.add_argument("dev", help=".spacy file whose docs carry gold cats")
+    p.add_argument("output", help="folder for the pipeline with the thresholds")
+    p.add_argument("--component", default=None, help="component name (default: the first "
+                   "gliznet_textcat or textcat_multilabel)")
+    p.add_argument("--min-positives", type=int, default=10,
+                   help="dev positives a label needs for its own threshold (else the global one)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> None:
+    report = find_thresholds(args.pipeline, args.dev, args.output, component=args.component,
+                             min_positives=args.min_positives, batch_size=args.batch_size,
+                             progress=not args.no_progress)
+    print(format_report(report))
+    print(f"Saved the pipeline with these thresholds to {args.output} "
+          f"(report: {Path(args.output) / 'thresholds.json'})")

@@ -1,0 +1,128 @@
+"""The GliZNet model configuration and the constants of its checkpoint format
+(a leaf: imports nothing of the package but its errors)."""
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Dict, Optional
+
+from .errors import GliZNetLoadError
+
+MODEL_TYPE = "spacy_gliznet"
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+LAB_TOKEN = "[LAB]"
+TEMPLATES = ("gliznet", "reference")
+TEXT_POOLING = ("cls", "mean")
+LABEL_POOLING = ("mean", "lab")
+LABEL_ATTENTION = ("full", "isolated", "text")
+# Head settings that a new model takes from its config and a checkpoint keeps:
+# given for a checkpoint, they must match it (see checkpoints.check_head_settings).
+HEAD_SETTINGS = ("text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
+                 "projector_init", "logit_scale_init", "dropout")
+# Keys that checkpoints written before format cleanup carry: the loss weights,
+# which are training settings of the component's loss block, not of the model.
+LEGACY_KEYS = ("supcon_loss_weight", "label_repulsion_weight", "repulsion_threshold",
+               "bce_loss_weight")
+
+
+@dataclass
+class GliZNetConfig:
+    """Hyperparameters of a GliZNet model.
+
+    backbone_config: the backbone's Hugging Face config as a dict (with ``model_type``).
+    projected_dim: size of the projected text and label vectors; None for the
+        backbone's hidden size.
+    text_pooling: "cls" (the [CLS] vector) or "mean" (mean of [CLS] and text tokens).
+    label_pooling: "mean" (mean of the projected label tokens) or "lab" (the
+        label's [LAB] token).
+    use_projection_layernorm: LayerNorm after each projector's Linear layer.
+    projector_init: "random" or "identity" (needs projected_dim == hidden size
+        and no LayerNorm; starts the model at the backbone's own similarity).
+    logit_scale_init: initial log-temperature of the scores.
+    learn_temperature: whether the score temperature is trained.
+    bce_scale_init: initial log-temperature of the BCE loss's logits.
+    score_offset_init: initial cosine offset c of the scores: logits are
+        (cos - c) * temperature, so a sigmoid score passes 0.5 where cos > c.
+        Softmax scores do not depend on it; the BCE loss learns it.
+    learn_score_offset: whether the offset is trained (checkpoints imported
+        from the original implementation keep it fixed at 0).
+    template: input layout, "gliznet" or "reference" (see encoding.py).
+    lab_token: the label marker token.
+    max_length: maximum sequence length; None for the tokenizer's/backbone's.
+    label_attention: "full" (every token attends to the whole sequence: the
+        original GliZNet), "isolated" (text tokens attend only to the text, each
+        label block only to itself, positions restart per label block: a label's
+        score no longer depends on the other labels) or "text" (like isolated,
+        but label blocks also attend to the text). Not "full" needs a BERT backbone.
+    dropout: dropout rate on the encoder output before pooling when the model
+        trains outside spaCy; ``spacy train`` uses ``[training] dropout`` instead.
+    """
+
+    backbone_config: Dict[str, Any] = field(default_factory=dict)
+    projected_dim: Optional[int] = None
+    text_pooling: str = "cls"
+    label_pooling: str = "mean"
+    use_projection_layernorm: bool = True
+    projector_init: str = "random"
+    logit_scale_init: float = 2.0
+    learn_temperature: bool = True
+    bce_scale_init: float = 2.0
+    score_offset_init: float = 0.0
+    learn_score_offset: bool = True
+    template: str = "gliznet"
+    lab_token: str = LAB_TOKEN
+    max_length: Optional[int] = None
+    dropout: float = 0.1
+    label_attention: str = "full"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("text_pooling", TEXT_POOLING), ("label_pooling", LABEL_POOLING),
+                              ("template", TEMPLATES), ("projector_init", ("random", "identity")),
+                              ("label_attention", LABEL_ATTENTION)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "GliZNetConfig":
+        data = dict(data)
+        data.pop("model_type", None)
+        version = data.pop("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise GliZNetLoadError(
+                f"Checkpoint format_version {version} is not supported (this version reads {FORMAT_VERSION})"
+            )
+        for key in LEGACY_KEYS:
+            data.pop(key, None)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GliZNetLoadError(f"Unknown keys in GliZNet config: {unknown}")
+        return cls(**data)
+
+
+def check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    return batch_size
+
+
+def resolve_max_length(config: GliZNetConfig, backbone_config, tokenizer=None) -> int:
+    """The sequence budget: config.max_length, else the smaller of the
+    tokenizer's model_max_length and the backbone's position limit."""
+    limit = getattr(backbone_config, "max_position_embeddings", None)
+    if limit is not None and getattr(backbone_config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2  # position ids start after the padding index
+    if config.max_length:
+        if limit is not None and config.max_length > limit:
+            raise ValueError(
+                f"max_length {config.max_length} exceeds the backbone's {limit} positions"
+            )
+        return int(config.max_length)
+    tok_max = getattr(tokenizer, "model_max_length", None) if tokenizer is not None else None
+    candidates = [x for x in (limit, tok_max) if x is not None and 0 < x < 1_000_000]
+    return int(min(candidates)) if candidates else 512

@@ -1,0 +1,17 @@
+"""Errors and warnings of spacy-gliznet (a leaf: imports nothing of the package)."""
+
+
+class GliZNetInputError(ValueError):
+    """Raised for texts, labels or settings that cannot be used as given."""
+
+
+class LabelTooLongError(GliZNetInputError):
+    """Raised when one label does not fit in the model's maximum length."""
+
+
+class GliZNetLoadError(OSError):
+    """Raised when a model directory is missing, partial, corrupted or unsupported."""
+
+
+class TruncationWarning(UserWarning):
+    """Emitted when a text had to be cut to fit the model's maximum length."""

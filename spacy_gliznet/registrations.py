@@ -1,0 +1,50 @@
+"""Every name spacy-gliznet registers with spaCy, in one place.
+
+Registry names are versioned and never change once published; a new
+behaviour gets a new version (``...v2``) beside the old one.
+
+- factory ``gliznet_textcat``: :func:`component.make_gliznet_textcat`
+  (its default config is ``component.DEFAULT_CONFIG``);
+- architecture ``spacy_gliznet.GliZNet.v1``: :func:`layers.build_gliznet_model`;
+- loss ``spacy_gliznet.GliZNetLoss.v1``: :func:`losses.make_gliznet_loss`;
+- scorer ``spacy_gliznet.textcat_scorer.v1``: :func:`component.make_gliznet_textcat_scorer`;
+- reader ``spacy_gliznet.JsonlCorpus.v1``: :func:`readers.create_jsonl_corpus`;
+- Doc extensions ``gliznet_labels`` (per-doc labels, read),
+  ``gliznet_truncated`` (whether the text was cut, written) and
+  ``gliznet_predicted_labels`` (the labels the doc gets, best first, written).
+
+The entry points in setup.cfg point here, so spaCy finds these names in a
+fresh process without importing the package first.
+"""
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+
+from .component import (
+    DEFAULT_CONFIG,
+    DEFAULT_SCORE_WEIGHTS,
+    make_gliznet_textcat,
+    make_gliznet_textcat_scorer,
+)
+from .layers import build_gliznet_model
+from .losses import make_gliznet_loss
+from .readers import create_jsonl_corpus
+
+registry.architectures.register("spacy_gliznet.GliZNet.v1", func=build_gliznet_model)
+registry.losses.register("spacy_gliznet.GliZNetLoss.v1", func=make_gliznet_loss)
+registry.scorers.register("spacy_gliznet.textcat_scorer.v1", func=make_gliznet_textcat_scorer)
+registry.readers.register("spacy_gliznet.JsonlCorpus.v1", func=create_jsonl_corpus)
+Language.factory(
+    "gliznet_textcat",
+    assigns=["doc.cats"],
+    default_config=DEFAULT_CONFIG,
+    default_score_weights=DEFAULT_SCORE_WEIGHTS,
+    func=make_gliznet_textcat,
+)
+
+for _name in ("gliznet_labels", "gliznet_truncated", "gliznet_windows", "gliznet_predicted_labels"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+if not Span.has_extension("gliznet_cats"):
+    Span.set_extension("gliznet_cats", default=None)

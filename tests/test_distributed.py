@@ -1,0 +1,209 @@
+"""spacy_gliznet.distributed: the Ray Data stateful-actor helper."""
+
+import sys
+
+import numpy as np
+import pytest
+import spacy
+
+import spacy_gliznet  # noqa: F401
+from spacy_gliznet.distributed import (
+    GliZNetBatchClassifier,
+    check_num_gpus,
+    classify_dataset,
+    find_component,
+    require_ray,
+)
+from spacy_gliznet.errors import GliZNetInputError, GliZNetLoadError
+
+import helpers
+
+LABELS = ["sports", "politics", "food"]
+WORDS = "the team won the match goal bank money price pasta food hot cold music song film news".split()
+
+
+def make_texts(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(3, 12)))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(tiny_gliznet_dir, tmp_path_factory):
+    return helpers.saved_pipeline(tiny_gliznet_dir, LABELS, tmp_path_factory.mktemp("distributed_pipeline"))
+
+
+@pytest.fixture(scope="module")
+def classifier(pipeline_dir):
+    return GliZNetBatchClassifier(str(pipeline_dir), batch_size=8)
+
+
+def reference(pipeline_dir, texts, **cfg):
+    nlp = spacy.load(pipeline_dir)
+    return list(nlp.pipe(texts, component_cfg={"gliznet_textcat": cfg} if cfg else None))
+
+
+def test_numpy_batch_matches_nlp_pipe(classifier, pipeline_dir):
+    texts = make_texts(20)
+    batch = {"id": np.arange(20), "text": np.array(texts, dtype=object)}
+    out = classifier(batch)
+    assert list(out) == ["id", "text", "score_sports", "score_politics", "score_food",
+                         "top_label", "top_score", "truncated"]
+    assert (out["id"] == np.arange(20)).all()
+    for i, doc in enumerate(reference(pipeline_dir, texts)):
+        for label in LABELS:
+            assert abs(out[f"score_{label}"][i] - doc.cats[label]) <= 1e-5
+        assert out["top_label"][i] == max(LABELS, key=lambda k: doc.cats[k])
+        assert abs(out["top_score"][i] - max(doc.cats.values())) <= 1e-5
+        assert out["truncated"][i] == bool(doc._.gliznet_truncated)
+    empty = classifier({"text": np.array([], dtype=object)})
+    assert all(len(v) == 0 for v in empty.values()) and "score_food" in empty
+
+
+def test_pandas_and_pyarrow_batches(classifier):
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    texts = make_texts(6, seed=1)
+    as_numpy = classifier({"text": np.array(texts, dtype=object)})
+    df = classifier(pd.DataFrame({"text": texts, "n": range(6)}))
+    assert isinstance(df, pd.DataFrame) and list(df["n"]) == list(range(6))
+    table = classifier(pa.table({"text": texts}))
+    assert isinstance(table, pa.Table)
+    for out in (df, table.to_pandas()):
+        np.testing.assert_allclose(out["score_food"].to_numpy(), as_numpy["score_food"], atol=1e-6)
+        assert list(out["top_label"]) == list(as_numpy["top_label"])
+
+
+def test_labels_and_multi_label_overrides(pipeline_dir):
+    labels = {"games": "sports and games", "cuisine": "food"}
+    clf = GliZNetBatchClassifier(pipeline_dir, labels=labels, multi_label=False, score_prefix="p_")
+    texts = make_texts(5, seed=2)
+    out = clf({"text": np.array(texts, dtype=object)})
+    assert clf.score_columns == ["p_games", "p_cuisine"]
+    ref = reference(pipeline_dir, texts, labels=labels, multi_label=False)
+    for i, doc in enumerate(ref):
+        assert abs(out["p_games"][i] - doc.cats["games"]) <= 1e-5
+        assert abs(out["p_games"][i] + out["p_cuisine"][i] - 1.0) <= 1e-5  # softmax
+
+
+def test_quantized_cpu_actor(pipeline_dir):
+    texts = make_texts(8, seed=4)
+    out = GliZNetBatchClassifier(pipeline_dir, quantize=True)({"text": np.array(texts, dtype=object)})
+    for i, doc in enumerate(reference(pipeline_dir, texts)):  # int8: close, not equal
+        assert abs(out["score_food"][i] - doc.cats["food"]) <= 0.05
+
+
+def test_checkpoint_directory_needs_labels(tiny_gliznet_dir):
+    with pytest.raises(GliZNetInputError, match="labels are needed"):
+        GliZNetBatchClassifier(tiny_gliznet_dir)
+    clf = GliZNetBatchClassifier(tiny_gliznet_dir, labels=["a b", "c"])
+    out = clf({"text": np.array(["the match"], dtype=object)})
+    assert set(out) >= {"score_a b", "score_c", "top_label"}
+
+
+def test_bad_input_is_named(classifier, pipeline_dir, tmp_path):
+    with pytest.raises(GliZNetInputError, match="no text column 'text'.*'body'"):
+        classifier({"body": np.array(["x"], dtype=object)})
+    with pytest.raises(GliZNetInputError, match="row 1 .*must hold strings.*NoneType"):
+        classifier({"text": np.array(["x", None], dtype=object)})
+    with pytest.raises(GliZNetInputError, match="already has the output column.*top_label"):
+        classifier({"text": np.array(["x"], dtype=object), "top_label": np.array(["y"])})
+    with pytest.raises(GliZNetInputError, match="dict of columns"):
+        classifier(["x"])
+    for bad in (-1, "1", True, float("nan"), None):
+        with pytest.raises(GliZNetInputError, match="num_gpus must be a number >= 0"):
+            GliZNetBatchClassifier(pipeline_dir, num_gpus=bad)
+    assert check_num_gpus(0.5) == 0.5
+    with pytest.raises(GliZNetInputError, match="half_precision=True needs a GPU"):
+        GliZNetBatchClassifier(pipeline_dir, half_precision=True)
+    for kwargs, match in (({"labels": []}, "labels is empty"), ({"labels": "sports"}, "got the string"),
+                          ({"labels": ["a", "a"]}, "unique"), ({"batch_size": 0}, "batch_size"),
+                          ({"multi_label": "yes"}, "multi_label"),
+                          ({"quantize": True, "num_gpus": 1}, "quantize=True is for CPU")):
+        with pytest.raises(GliZNetInputError, match=match):
+            GliZNetBatchClassifier(pipeline_dir, **kwargs)
+    with pytest.raises(GliZNetLoadError, match="no gliznet_textcat component named 'other'"):
+        GliZNetBatchClassifier(pipeline_dir, component="other")
+    config = spacy.util.load_config(pipeline_dir / "config.cfg")
+    assert find_component(config, None, "x") == "gliznet_textcat"
+    plain = tmp_path / "file.txt"
+    plain.write_text("x")
+    with pytest.raises(GliZNetLoadError, match="got the file"):
+        GliZNetBatchClassifier(plain, labels=["a"])
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU message")
+def test_gpu_actor_without_gpu_says_so(pipeline_dir):
+    with pytest.raises(RuntimeError, match="sees no CUDA device"):
+        GliZNetBatchClassifier(pipeline_dir, num_gpus=1)
+
+
+def test_missing_ray_gives_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"spacy-gliznet\[ray\]"):
+        require_ray()
+    with pytest.raises(ImportError, match=r"spacy-gliznet\[ray\]"):
+        classify_dataset(object(), labels=["a"])
+
+
+def test_ray_data_two_actors_same_as_nlp_pipe(pipeline_dir, tmp_path):
+    """A local 2-CPU Ray cluster, 2 actors: every row once, scores as nlp.pipe."""
+    ray = pytest.importorskip("ray")
+    import ray.data
+
+    n = 300
+    texts = make_texts(n, seed=3)
+    expected = reference(pipeline_dir, texts)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        ds = ray.data.from_items([{"id": i, "text": t} for i, t in enumerate(texts)],
+                                 override_num_blocks=6)
+        with pytest.raises(GliZNetInputError, match="num_gpus"):
+            classify_dataset(ds, pipeline_dir, num_gpus=-1)
+        rows = classify_dataset(ds, pipeline_dir, num_actors=2, batch_size=16).take_all()
+        example_outputs = run_ray_classify_example(tmp_path, pipeline_dir, texts[:40])
+    finally:
+        ray.shutdown()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == n and sorted(ids) == list(range(n))  # none lost, none duplicated
+    for r in rows:
+        ref = expected[r["id"]]
+        assert r["text"] == texts[r["id"]]
+        for label in LABELS:
+            assert abs(r[f"score_{label}"] - ref.cats[label]) <= 1e-5
+        assert r["top_label"] == max(LABELS, key=lambda k: ref.cats[k])
+        assert bool(r["truncated"]) == bool(ref._.gliznet_truncated)
+    for table in example_outputs:  # examples/corpus/ray_classify.py, JSONL and Parquet in
+        by_id = dict(zip(table["id"], table["score_politics"]))
+        assert sorted(by_id) == list(range(40))
+        for i, score in by_id.items():
+            assert abs(score - expected[i].cats["politics"]) <= 1e-5
+
+
+def run_ray_classify_example(tmp_path, pipeline_dir, texts):
+    """Run the example's main() on a JSONL file and a Parquet file (in the running Ray session)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "corpus" / "ray_classify.py"
+    spec = importlib.util.spec_from_file_location("ray_classify", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": list(range(len(texts))), "body": texts}), parquet)
+    tables = []
+    for source, extra in ((jsonl, []), (parquet, ["--text-column", "body", "--drop-text"])):
+        out = tmp_path / f"out_{source.suffix[1:]}"
+        rows = module.main([str(source), str(out), "--pipeline", str(pipeline_dir), "--actors", "1",
+                            "--batch-size", "16", "--no-progress", *extra])
+        assert rows == len(texts)
+        tables.append(pq.read_table(out).to_pydict())
+    assert "text" in tables[0] and "body" not in tables[1]
+    return tables
