@@ -13,14 +13,13 @@ sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
 import random
 import warnings
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.scorer import Scorer
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import minibatch
 from spacy.vocab import Vocab
@@ -248,6 +247,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         self.loss_fn = loss if loss is not None else make_gliznet_loss()
         self.scorer = scorer
         self._rng = random.Random(0)
+        self._warned_training_cut = False
 
     # -- settings ---------------------------------------------------------
     @property
@@ -454,8 +454,8 @@ class GliZNetTextCategorizer(TrainablePipe):
         positive and 0.0 for negative labels (examples without cats are skipped).
 
         examples: the training batch.
-        drop: dropout rate on the encoder output for this update (spaCy's
-            ``[training] dropout``).
+        drop: the rate of every dropout in the model, head and backbone, for this
+            update (spaCy's ``[training] dropout``).
         sgd: the optimizer; None computes gradients without applying them.
         losses: accumulates this component's loss under its name.
         """
@@ -471,12 +471,26 @@ class GliZNetTextCategorizer(TrainablePipe):
         X = [(eg.predicted.text, [described.get(k, k) for k in ks]) for eg, ks in zip(examples, keys)]
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update(X)
+        self._warn_training_cut(scores)
         loss, d_scores = self.get_loss(examples, scores, labels=keys)
         backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def _warn_training_cut(self, scores: GliZNetResult) -> None:
+        """Training reads the first window of a long text (``long_text`` applies to
+        prediction): say so, once per pipe, rather than drop the rest silently."""
+        cut = sum(enc.text_truncated for enc in scores.encoded)
+        if cut and not self._warned_training_cut:
+            self._warned_training_cut = True
+            warnings.warn(
+                f"{self.name}: {cut} training text(s) in this batch are longer than the model; "
+                f"training reads the first {ensure_loaded(self.model).max_length - 2} tokens of "
+                f"each (long_text applies to prediction only). Split long training docs to "
+                f"train on all of their text. This warning is shown once.",
+                TruncationWarning, stacklevel=3)
 
     def get_loss(self, examples: Iterable[Example], scores: GliZNetResult,
                  labels: Optional[Sequence[Sequence[str]]] = None) -> Tuple[float, GliZNetOutput]:

@@ -164,7 +164,7 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
     if not is_train:
         if model.attrs.get("quantize") and module.device.type == "cpu":
             int8 = quantized_copy(module)
-            with int8._inference():
+            with int8.inference():
                 output = int8(batch, batch_size=model.attrs["batch_size"])
         else:
             output = model.layers[0].predict(batch)

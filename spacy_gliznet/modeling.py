@@ -288,12 +288,12 @@ class GliZNetModel(nn.Module):
         check_batch_size(batch_size)
         batch = self.collate(encoded)
         use_amp = bool(mixed_precision) and self.device.type == "cuda"
-        with self._inference(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+        with self.inference(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
             output = self(batch, batch_size=batch_size)
         return logits_per_input(output, encoded)
 
     @contextmanager
-    def _inference(self) -> Iterator[None]:
+    def inference(self) -> Iterator[None]:
         """Evaluation mode under torch.inference_mode; the training mode is restored after."""
         was_training = self.training
         self.eval()

@@ -22,7 +22,7 @@ import json
 import random
 import zlib
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import srsly
 from spacy.language import Language

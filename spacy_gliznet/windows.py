@@ -324,16 +324,17 @@ def _split_chars(target: Target, a: int, b: int, n: int, tokenizer,
 
 
 def window_pieces(target: Target, tokenizer, budget: int, overlap: int,
-                  ids_offsets=None) -> List[Piece]:
+                  ids_offsets=None, text: Optional[str] = None) -> List[Piece]:
     """The texts to score for ``target`` (a Doc or a Span) under the windows policy.
 
     A text of at most ``budget`` model tokens is one piece, its whole text (so it
     scores exactly as without windows). A longer one is cut into windows of spaCy
     tokens (:func:`plan_windows`), at sentence starts when the doc has sentence
     boundaries; every window text is tokenized again and split further if it came
-    out longer than ``budget``.
+    out longer than ``budget``. ``text``: ``target.text`` if already at hand
+    (building a Doc's text walks its tokens).
     """
-    text = target.text
+    text = target.text if text is None else text
     if ids_offsets is None:
         enc = tokenize(tokenizer, [text], bool(getattr(tokenizer, "is_fast", False)))
         ids = enc["input_ids"][0]
@@ -448,6 +449,7 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
         if score_doc:
             targets.append(doc)
         targets.extend(spans)
+        texts = [t.text for t in targets]  # once: a Doc builds its text from its tokens
         dp = DocPlan(p, None)
         if settings.long_text == "windows" and targets:
             key = tuple(label_texts)
@@ -455,21 +457,21 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
                 budgets[key] = text_budget(encoder, label_texts)
             budget = budgets[key]
             fast = bool(getattr(encoder.tokenizer, "is_fast", False))
-            enc = tokenize(encoder.tokenizer, [t.text for t in targets], fast)
+            enc = tokenize(encoder.tokenizer, texts, fast)
             offsets = enc["offset_mapping"] if fast else [None] * len(targets)
         for i, target in enumerate(targets):
             first = len(plan.inputs)
             if settings.long_text == "windows":
                 pieces = window_pieces(target, encoder.tokenizer, budget, overlap,
-                                       ids_offsets=(enc["input_ids"][i], offsets[i]))
+                                       ids_offsets=(enc["input_ids"][i], offsets[i]), text=texts[i])
                 if len(pieces) == 1:
-                    plan.inputs.append((target.text, label_texts))
+                    plan.inputs.append((texts[i], label_texts))
                 else:
                     plan.inputs.extend((text_of(target, pc.start_char, pc.end_char), label_texts)
                                        for pc in pieces)
                 n = len(pieces)
             else:
-                plan.inputs.append((target.text, label_texts))
+                plan.inputs.append((texts[i], label_texts))
                 n = 1
             st = ScoredText(None if target is doc else target, first, n)
             if target is doc:

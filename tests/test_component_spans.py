@@ -224,3 +224,17 @@ def test_settings_and_span_scores_survive_disk_and_docbin(tiny_gliznet_dir, tmp_
     (back,) = DocBin().from_bytes(db.to_bytes()).get_docs(loaded.vocab)
     assert [s._.gliznet_cats for s in back.sents] == [s._.gliznet_cats for s in doc.sents]
     assert back.cats == doc.cats and back._.gliznet_windows == doc._.gliznet_windows
+
+
+def test_training_on_a_long_text_warns_once_that_it_reads_the_first_window(tiny_gliznet_dir):
+    from spacy.training import Example
+
+    nlp = spans_nlp(tiny_gliznet_dir)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    eg = Example.from_dict(nlp.make_doc(LONG), {"cats": {"sports": 1.0, "food": 1.0, "politics": 0.0}})
+    nlp.initialize(lambda: [eg])
+    with pytest.warns(TruncationWarning, match="training reads the first"):
+        pipe.update([eg], sgd=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipe.update([eg], sgd=None)  # once per pipe

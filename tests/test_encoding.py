@@ -1,5 +1,4 @@
 import pytest
-from transformers import AutoTokenizer
 
 from spacy_gliznet.encoding import GliZNetEncoder, collate
 from spacy_gliznet.errors import GliZNetInputError, LabelTooLongError

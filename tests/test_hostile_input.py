@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import spacy
 import torch
 
 import spacy_gliznet  # noqa: F401  (registers the factory)

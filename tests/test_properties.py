@@ -20,12 +20,11 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 import spacy
-import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet import GliZNetForSequenceClassification, GliZNetInputError, LabelTooLongError
+from spacy_gliznet import GliZNetInputError, LabelTooLongError
 from spacy_gliznet.encoding import GliZNetEncoder
 
 ARCH = "spacy_gliznet.GliZNet.v1"

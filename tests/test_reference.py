@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import spacy
 import torch
 import torch.nn.functional as F
 

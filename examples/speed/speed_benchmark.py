@@ -98,8 +98,10 @@ def pairwise_batch(module, texts, labels):
 
 
 def run_forward(module, batch, batch_size):
-    """The model's own forward (length-sorted chunks of ``batch_size`` sequences)."""
-    with torch.inference_mode():
+    """The model's own forward (length-sorted chunks of ``batch_size`` sequences), in
+    evaluation mode as prediction runs it (Thinc's wrapper leaves the module in
+    training mode after each prediction)."""
+    with module.inference():
         return module(batch, batch_size=batch_size)
 
 
@@ -126,7 +128,9 @@ def main(argv=None) -> None:
     texts = load_texts(args.data, args.docs)
     all_labels = load_labels(args.data)
     nlp = spacy.blank("en")
-    pipe = nlp.add_pipe("gliznet_textcat", config={"model": {
+    # long_text "truncate": the pipe reads what the bare forward reads (windows, the default,
+    # read long texts whole at a cost measured in examples/long_docs)
+    pipe = nlp.add_pipe("gliznet_textcat", config={"long_text": "truncate", "model": {
         "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size}})
     module = ensure_loaded(pipe.model)
     module.eval()
@@ -134,7 +138,7 @@ def main(argv=None) -> None:
     print(f"model: {args.model or 'bundled default'}; torch threads: {torch.get_num_threads()}; "
           f"device: {module.device}; {len(texts)} texts, {text_tokens:.0f} text tokens on average")
     qnlp = spacy.blank("en")
-    qpipe = qnlp.add_pipe("gliznet_textcat", config={"model": {
+    qpipe = qnlp.add_pipe("gliznet_textcat", config={"long_text": "truncate", "model": {
         "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size,
         "quantize": True}})
     isolated = module.config.label_attention == "isolated"

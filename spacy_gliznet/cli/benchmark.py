@@ -14,11 +14,12 @@ that occur in the gold or the predictions.
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .. import decisions
+from ..model_files import resolve_model_dir
 from ..readers import load_datasets
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
@@ -68,8 +69,6 @@ class EmbeddingBaseline:
     def __init__(self, name: str, max_length: int = 256, batch_size: int = 64) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
-
-        from ..model_files import resolve_model_dir
 
         directory = resolve_model_dir(name)
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
@@ -131,8 +130,6 @@ def run_benchmark(
     ``thresholds``), default the component's. Returns the results dict."""
     import spacy
     from tqdm import tqdm
-
-    import spacy_gliznet  # noqa: F401  (registers the factory)
 
     sets = load_datasets(data, datasets)
     if limit:

@@ -1,7 +1,6 @@
 """``python -m spacy_gliznet convert``: JSONL + manifest folder to a .spacy
 DocBin, or one split of it to a new manifest folder (``--to jsonl``)."""
 
-from pathlib import Path
 
 from ..readers import jsonl_to_docbin, write_split
 

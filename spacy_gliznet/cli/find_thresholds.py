@@ -140,7 +140,6 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
     import spacy
     from spacy.tokens import DocBin
 
-    import spacy_gliznet  # noqa: F401  (registers the factory)
 
     nlp = spacy.load(pipeline)
     name, factory = pick_component(nlp, component)

@@ -1,4 +1,4 @@
-import sys, json, numpy as np, torch, torch.nn.functional as F
+import sys, numpy as np, torch, torch.nn.functional as F
 from head import load
 from spacy_gliznet.cli.benchmark import macro_f1
 prefix, layout = sys.argv[1], sys.argv[2]

@@ -1,5 +1,5 @@
 """Train linear text/label projectors on cached frozen features; leave-datasets-out evaluation."""
-import json, sys, itertools
+import json
 import numpy as np, torch, torch.nn.functional as F
 from spacy_gliznet.cli.benchmark import macro_f1
 torch.manual_seed(0)
