@@ -27,6 +27,7 @@ from thinc.api import Config, Model, set_dropout_rate
 
 from .errors import GliZNetInputError, TruncationWarning
 from . import decisions
+from .decisions import validate_threshold
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
 from .layers import GliZNetResult, ensure_loaded
 from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
@@ -78,12 +79,6 @@ DEFAULT_CONFIG = {
     "scorer": {"@scorers": "spacy_gliznet.textcat_scorer.v1"},
     "model": DEFAULT_MODEL,
 }
-
-
-def validate_threshold(threshold: float) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    return float(threshold)
 
 
 DEFAULT_SCORE_WEIGHTS = {

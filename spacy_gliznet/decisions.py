@@ -32,14 +32,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import GliZNetInputError
+from .errors import GliZNetInputError, UnknownLabelWarning
 
 RULES = ("threshold", "ratio", "margin")
 THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
-
-
-class UnknownLabelWarning(UserWarning):
-    """A per-label threshold names a label the component does not have (yet)."""
 
 
 # -- validation -------------------------------------------------------------

@@ -15,3 +15,7 @@ class GliZNetLoadError(OSError):
 
 class TruncationWarning(UserWarning):
     """Emitted when a text had to be cut to fit the model's maximum length."""
+
+
+class UnknownLabelWarning(UserWarning):
+    """A per-label threshold names a label the component does not have (yet)."""
