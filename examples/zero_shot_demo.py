@@ -25,11 +25,12 @@ def main() -> None:
         best = max(doc.cats, key=doc.cats.get)
         scores = ", ".join(f"{k}={v:.2f}" for k, v in sorted(doc.cats.items(), key=lambda x: -x[1]))
         print(f"{best:>20} | {doc.text}\n{'':>20} | {scores}")
-    # Labels can change per call, and multi-label scores are independent sigmoids.
+    # Labels can change per call; multi-label scores are independent sigmoids, and
+    # doc._.gliznet_predicted_labels holds the labels the decision rule gives the doc.
     doc = nlp("I love this movie, the acting was wonderful!",
               component_cfg={"gliznet_textcat": {"labels": ["positive", "negative", "movie review"],
                                                  "multi_label": True}})
-    print({k: round(v, 2) for k, v in doc.cats.items()})
+    print({k: round(v, 2) for k, v in doc.cats.items()}, "->", doc._.gliznet_predicted_labels)
 
 
 if __name__ == "__main__":
