@@ -2,7 +2,6 @@
 (.ci/run) runs the test one exactly as written."""
 
 import re
-import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +24,5 @@ def test_quick_start_has_exactly_the_two_commands():
 def test_ci_runs_the_readme_test_command_as_written():
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     tests = bash_blocks(quick)[1].strip()
-    extract = re.search(r"cmd=\$\((.*)\)\n", (ROOT / ".ci" / "run").read_text()).group(1)
-    out = subprocess.run(["bash", "-c", extract], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == tests
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf8").strip().splitlines()
+    assert ci[-1] == tests
