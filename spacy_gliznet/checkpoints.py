@@ -108,12 +108,16 @@ def default_model_path() -> Path:
     return DEFAULT_MODEL_DIR
 
 
-def check_settings(config: GliZNetConfig, settings: Dict[str, Any], source: str) -> None:
-    """Refuse settings given for a checkpoint that differ from its own values."""
-    known = set(GliZNetConfig.__dataclass_fields__) - {"backbone_config"}
-    unknown = sorted(set(settings) - known)
+def check_known(settings: Dict[str, Any]) -> None:
+    """Refuse names that are not GliZNetConfig settings."""
+    unknown = sorted(set(settings) - (set(GliZNetConfig.__dataclass_fields__) - {"backbone_config"}))
     if unknown:
         raise GliZNetInputError(f"Unknown GliZNet settings: {unknown}")
+
+
+def check_settings(config: GliZNetConfig, settings: Dict[str, Any], source: str) -> None:
+    """Refuse settings given for a checkpoint that differ from its own values."""
+    check_known(settings)
     conflicts = [f"{k}={v!r} (the checkpoint has {getattr(config, k)!r})"
                  for k, v in sorted(settings.items())
                  if k != "max_length" and v != getattr(config, k)]
@@ -153,10 +157,7 @@ def _start_from_backbone(cls, directory: Path, data: Dict[str, Any], settings: D
             f"{str(directory / CONFIG_NAME)!r} has no 'model_type': not a GliZNet checkpoint "
             f"nor a Hugging Face backbone"
         )
-    known = set(GliZNetConfig.__dataclass_fields__) - {"backbone_config"}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise GliZNetInputError(f"Unknown GliZNet settings: {unknown}")
+    check_known(settings)
     tokenizer = load_tokenizer(directory, settings.get("lab_token", LAB_TOKEN), add_lab=True)
     if not (directory / WEIGHTS_NAME).is_file() and not (
         directory / (WEIGHTS_NAME + ".index.json")

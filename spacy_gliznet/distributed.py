@@ -31,8 +31,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import GliZNetInputError, GliZNetLoadError
+from .labels import LabelsArg
 
-LabelsArg = Union[Sequence[str], Dict[str, str]]
 FACTORY = "gliznet_textcat"
 RAY_EXTRA_HINT = 'pip install "spacy-gliznet[ray]"  (installs ray[data] 2.60)'
 
@@ -105,7 +105,7 @@ def find_component(config: Any, component: Optional[str], where: str) -> str:
 
 
 def load_classifier_pipeline(model: Optional[Union[str, Path]] = None, *, labels: Optional[LabelsArg] = None,
-                             component: Optional[str] = None, half_precision: bool = False,
+                             component: Optional[str] = None, mixed_precision: bool = False,
                              quantize: bool = False):
     """Load the pipeline an actor classifies with; returns ``(nlp, component name)``.
 
@@ -114,16 +114,14 @@ def load_classifier_pipeline(model: Optional[Union[str, Path]] = None, *, labels
         Hub id (a blank English pipeline with that model); or None for the
         bundled default model.
     labels: needed when ``model`` is not a saved pipeline with labels.
-    half_precision: sets the model block's ``mixed_precision`` (fp16 autocast
+    mixed_precision: sets the model block's ``mixed_precision`` (fp16 autocast
         on CUDA).
     quantize: sets the model block's ``quantize`` (int8 dynamic quantization of
         the Linear layers on CPU: faster, slightly different scores).
     """
     import spacy
 
-    import spacy_gliznet  # noqa: F401  (registers the factory; installs the fork handler)
-
-    mixed = {"mixed_precision": bool(half_precision), **({"quantize": True} if quantize else {})}
+    mixed = {"mixed_precision": bool(mixed_precision), **({"quantize": True} if quantize else {})}
     path = Path(model) if model is not None else None
     if path is not None and (path / "config.cfg").is_file():
         config = spacy.util.load_config(path / "config.cfg")
@@ -194,7 +192,7 @@ class GliZNetBatchClassifier:
     num_gpus: GPUs of the actor (the value given to ``map_batches``); above 0
         the pipeline runs on the actor's CUDA device (needs cupy, as spaCy's
         GPU support does: ``pip install "spacy[cuda12x]"``).
-    half_precision: fp16 autocast on the GPU; None means "on when num_gpus > 0".
+    mixed_precision: fp16 autocast on the GPU; None means "on when num_gpus > 0".
     quantize: int8 dynamic quantization on CPU actors (the model block's
         ``quantize``; faster, slightly different scores).
     threads: torch CPU threads of the actor; None leaves torch's (Ray sets
@@ -209,7 +207,7 @@ class GliZNetBatchClassifier:
 
     def __init__(self, model: Optional[Union[str, Path]] = None, *, labels: Optional[LabelsArg] = None,
                  multi_label: Optional[bool] = None, text_column: str = "text", batch_size: int = 64,
-                 num_gpus: float = 0, half_precision: Optional[bool] = None, threads: Optional[int] = None,
+                 num_gpus: float = 0, mixed_precision: Optional[bool] = None, threads: Optional[int] = None,
                  component: Optional[str] = None, score_prefix: str = "score_",
                  quantize: bool = False) -> None:
         num_gpus = check_num_gpus(num_gpus)
@@ -221,10 +219,10 @@ class GliZNetBatchClassifier:
         if not isinstance(text_column, str) or not text_column:
             raise GliZNetInputError(f"text_column must be a column name, got {text_column!r}")
         label_keys = _label_keys(labels)
-        if half_precision is None:
-            half_precision = num_gpus > 0
-        elif half_precision and num_gpus == 0:
-            raise GliZNetInputError("half_precision=True needs a GPU actor (num_gpus > 0): fp16 "
+        if mixed_precision is None:
+            mixed_precision = num_gpus > 0
+        elif mixed_precision and num_gpus == 0:
+            raise GliZNetInputError("mixed_precision=True needs a GPU actor (num_gpus > 0): fp16 "
                                     "autocast runs on CUDA only")
         if quantize and num_gpus > 0:
             raise GliZNetInputError("quantize=True is for CPU actors (int8 on CPU); GPU actors use "
@@ -236,7 +234,7 @@ class GliZNetBatchClassifier:
 
             torch.set_num_threads(threads)
         self.nlp, self.component = load_classifier_pipeline(
-            model, labels=labels, component=component, half_precision=half_precision, quantize=quantize)
+            model, labels=labels, component=component, mixed_precision=mixed_precision, quantize=quantize)
         pipe = self.nlp.get_pipe(self.component)
         self.labels: List[str] = label_keys if label_keys is not None else list(pipe.labels)
         if not self.labels:
@@ -334,7 +332,7 @@ def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
                      labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
                      text_column: str = "text", num_actors: int = 1, batch_size: int = 64,
                      num_gpus: float = 0, num_cpus: Optional[float] = None,
-                     half_precision: Optional[bool] = None, component: Optional[str] = None,
+                     mixed_precision: Optional[bool] = None, component: Optional[str] = None,
                      score_prefix: str = "score_", quantize: bool = False) -> Any:
     """``dataset.map_batches`` with :class:`GliZNetBatchClassifier` on a pool of actors.
 
@@ -368,7 +366,7 @@ def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
         fn_constructor_kwargs=dict(
             model=None if model is None else str(model), labels=labels, multi_label=multi_label,
             text_column=text_column, batch_size=batch_size, num_gpus=num_gpus,
-            half_precision=half_precision, threads=threads, component=component,
+            mixed_precision=mixed_precision, threads=threads, component=component,
             score_prefix=score_prefix, quantize=quantize,
         ),
         batch_size=batch_size,

@@ -103,7 +103,6 @@ def build_gliznet_model(
         serialize_model=_serialize,
         deserialize_model=_deserialize,
     )
-    wrapper.attrs["batch_size"] = batch_size
     return Model(
         "gliznet",
         forward,
@@ -161,17 +160,18 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
     module = ensure_loaded(model)
     encoded = module.get_encoder().encode([x[0] for x in X], [list(x[1]) for x in X])
     batch = module.collate(encoded)
+    batch_size = model.attrs["batch_size"]
     if not is_train:
         if model.attrs.get("quantize") and module.device.type == "cpu":
             int8 = quantized_copy(module)
             with int8.inference():
-                output = int8(batch, batch_size=model.attrs["batch_size"])
+                output = int8(batch, batch_size=batch_size)
         else:
-            output = model.layers[0].predict(batch)
+            output = model.layers[0].predict((batch, batch_size))
         return GliZNetResult(encoded, logits=logits_per_input(output, encoded)), lambda d: []
     _QUANTIZED.pop(module, None)  # weights are about to change
     with dropout_rate(module, model.attrs.get("dropout_rate")):
-        output, backprop_layer = model.layers[0](batch, is_train)
+        output, backprop_layer = model.layers[0]((batch, batch_size), is_train)
 
     def backprop(d_output: GliZNetOutput) -> List[Any]:
         backprop_layer(d_output)
@@ -232,9 +232,9 @@ def quantized_copy(module: GliZNetModel) -> GliZNetModel:
     return _QUANTIZED[module]
 
 
-def _convert_inputs(model: Model, batch, is_train: bool):
-    kwargs = {"batch_size": model.attrs["batch_size"]}
-    return ArgsKwargs(args=(batch,), kwargs=kwargs), lambda d: batch
+def _convert_inputs(model: Model, X, is_train: bool):
+    batch, batch_size = X  # the batch, and the sequences per backbone call
+    return ArgsKwargs(args=(batch,), kwargs={"batch_size": batch_size}), lambda d: X
 
 
 def _convert_outputs(model: Model, inputs_outputs, is_train: bool):

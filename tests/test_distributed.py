@@ -113,8 +113,8 @@ def test_bad_input_is_named(classifier, pipeline_dir, tmp_path):
         with pytest.raises(GliZNetInputError, match="num_gpus must be a number >= 0"):
             GliZNetBatchClassifier(pipeline_dir, num_gpus=bad)
     assert check_num_gpus(0.5) == 0.5
-    with pytest.raises(GliZNetInputError, match="half_precision=True needs a GPU"):
-        GliZNetBatchClassifier(pipeline_dir, half_precision=True)
+    with pytest.raises(GliZNetInputError, match="mixed_precision=True needs a GPU"):
+        GliZNetBatchClassifier(pipeline_dir, mixed_precision=True)
     for kwargs, match in (({"labels": []}, "labels is empty"), ({"labels": "sports"}, "got the string"),
                           ({"labels": ["a", "a"]}, "unique"), ({"batch_size": 0}, "batch_size"),
                           ({"multi_label": "yes"}, "multi_label"),
