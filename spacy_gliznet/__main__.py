@@ -1,4 +1,4 @@
-"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export|interpolate ...``"""
+"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export|interpolate|find-thresholds|adapt ...``"""
 
 import argparse
 import sys
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli.find_thresholds import add_parser as add_find_thresholds
     add_find_thresholds(sub)
+    from .cli.adapt import add_parser as add_adapt
+    add_adapt(sub)
 
     return parser
 
@@ -148,6 +150,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .cli.find_thresholds import run as run_find_thresholds
 
         run_find_thresholds(args)
+    elif args.command == "adapt":
+        from .cli.adapt import run as run_adapt
+
+        run_adapt(args)
     return 0
 
 

@@ -13,7 +13,7 @@ sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
 import random
 import warnings
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from spacy.language import Language
@@ -25,6 +25,7 @@ from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
+from .adapt import AdaptReport, AdaptSettings, self_train
 from .errors import GliZNetInputError, TruncationWarning
 from . import decisions
 from .decisions import validate_threshold
@@ -174,7 +175,8 @@ def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[st
     multi = kwargs.pop("multi_label", True)
     rule = {"threshold": kwargs.pop("threshold", 0.5),
             "thresholds": kwargs.pop("thresholds", None) or {},
-            "rule": kwargs.pop("decision_rule", "threshold"), "param": kwargs.pop("rule_param", None)}
+            "rule": kwargs.pop("decision_rule", "threshold"), "param": kwargs.pop("rule_param", None),
+            "label_stats": kwargs.pop("label_stats", None) or {}}
     rule["rule"], rule["param"] = decisions.validate_rule(rule["rule"], rule["param"])
     getter = kwargs.pop("getter", getattr)
     labels = kwargs.get("labels")
@@ -233,6 +235,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             **self._check_decision(thresholds=thresholds, decision_rule=decision_rule,
                                    rule_param=rule_param, known=[k for k, _ in pairs]),
             "negative_samples": int(negative_samples),
+            "label_stats": {},
             "shuffle_labels": bool(shuffle_labels),
             # long_text, window_overlap, aggregation, span_source, spans_key, doc_cats
             **validate_settings(name, **long_text_settings).as_dict(),
@@ -300,6 +303,21 @@ class GliZNetTextCategorizer(TrainablePipe):
     def rule_param(self, value: Optional[float]) -> None:
         _, self.cfg["rule_param"] = decisions.validate_rule(self.cfg["decision_rule"], value)
 
+    def set_decision_rule(self, rule: str, param: Optional[float]) -> None:
+        """Switch the decision rule and its parameter together (each is checked
+        against the other)."""
+        self.cfg["decision_rule"], self.cfg["rule_param"] = decisions.validate_rule(rule, param)
+
+    @property
+    def label_stats(self) -> Dict[str, List[float]]:
+        """Each label's logit ``[mean, std]`` over an unlabeled corpus (set by ``adapt``;
+        read by the ``"zscore"`` decision rule; saved with the pipe). A copy."""
+        return {k: list(v) for k, v in self.cfg.get("label_stats", {}).items()}
+
+    @label_stats.setter
+    def label_stats(self, value: Optional[Dict[str, Sequence[float]]]) -> None:
+        self.cfg["label_stats"] = decisions.validate_label_stats(value, f"{self.name} label_stats")
+
     def _check_decision(self, *, known: Sequence[str] = (), **settings: Any) -> Dict[str, Any]:
         """The decision settings (``thresholds``, ``decision_rule``, ``rule_param``), checked."""
         rule, param = decisions.validate_rule(settings["decision_rule"], settings["rule_param"])
@@ -318,8 +336,13 @@ class GliZNetTextCategorizer(TrainablePipe):
         if "thresholds" in overrides and overrides["thresholds"] is not None:
             merged["thresholds"] = decisions.validate_thresholds(overrides["thresholds"])
         rule, param = decisions.validate_rule(merged["decision_rule"], merged["rule_param"])
+        if rule == "zscore" and not self.cfg.get("label_stats"):
+            raise GliZNetInputError(
+                f"{self.name}: decision_rule 'zscore' needs label statistics of a corpus; "
+                f"run adapt (python -m spacy_gliznet adapt, or the pipe's adapt method) first")
         return {"threshold": validate_threshold(merged["threshold"]),
-                "thresholds": merged["thresholds"], "rule": rule, "param": param}
+                "thresholds": merged["thresholds"], "rule": rule, "param": param,
+                "label_stats": self.cfg.get("label_stats", {})}
 
     def add_label(self, label: str, description: Optional[str] = None) -> int:
         """Add a default label (optionally with the description the model reads)."""
@@ -532,6 +555,40 @@ class GliZNetTextCategorizer(TrainablePipe):
             self.labels = list(found)
         self.model.initialize()
 
+    def adapt(self, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Language] = None,
+              labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
+              settings: Optional[AdaptSettings] = None,
+              progress: Optional[Callable[[str, int, int], None]] = None,
+              **overrides: Any) -> AdaptReport:
+        """Adapt the model in place to unlabeled in-domain texts by self-training
+        on its own confident predictions (see ``spacy_gliznet.adapt``); returns a
+        report (``report.summary()``). Save the pipeline afterwards as usual.
+
+        texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)
+            or Docs; gold cats on them are not read.
+        nlp: the pipeline, needed when ``texts`` are strings.
+        labels: the labels to adapt to (default: the pipe's); they become the pipe's.
+        multi_label: the mode to adapt for (default: the pipe's); it becomes the pipe's.
+        settings: an ``AdaptSettings``; ``overrides``: its fields by name
+            (``steps=50``, ``seed=1``, ...), applied over ``settings``.
+        progress: called as ``progress(stage, done, total)``.
+        """
+        base = settings or AdaptSettings()
+        unknown = set(overrides) - set(AdaptSettings.__dataclass_fields__)
+        if unknown:
+            raise GliZNetInputError(f"{self.name}.adapt: unknown settings {sorted(unknown)}")
+        settings = AdaptSettings(**{**base.__dict__, **overrides})
+        docs = []
+        for text in texts:
+            if isinstance(text, str):
+                if nlp is None:
+                    raise GliZNetInputError(f"{self.name}.adapt: texts are strings, so pass "
+                                            "nlp=... to make Docs of them (or pass Docs)")
+                text = nlp.make_doc(text)
+            docs.append(text)
+        return self_train(self, docs, labels=labels, multi_label=multi_label, settings=settings,
+                          progress=progress)
+
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
         validate_examples(examples, "GliZNetTextCategorizer.score")
         kwargs.setdefault("labels", self.labels)
@@ -540,6 +597,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         kwargs.setdefault("thresholds", self.thresholds)
         kwargs.setdefault("decision_rule", self.decision_rule)
         kwargs.setdefault("rule_param", self.rule_param)
+        kwargs.setdefault("label_stats", self.label_stats)
         return self.scorer(examples, **kwargs)
 
     # -- serialization ----------------------------------------------------

@@ -13,6 +13,11 @@ against:
   absolute cut-off does not. ``rule_param = 0`` is top-1 (plus exact ties).
 - ``"ratio"``: the labels whose score is at least ``rule_param`` times the doc's top
   score (the top label always).
+- ``"zscore"``: the top label plus the labels whose logit is at least ``rule_param``
+  standard deviations above that label's mean over an unlabeled corpus (``label_stats``,
+  learned by ``adapt``): a label counts when it stands out for this doc against its own
+  scores on the corpus, whatever its absolute level. Labels without statistics pass
+  only as the top label or by their own ``thresholds``.
 
 The relative rules do not use the global ``threshold``; a label with its own entry in
 ``thresholds`` is also predicted when its score reaches that value. With them every doc
@@ -34,7 +39,7 @@ import numpy as np
 
 from .errors import GliZNetInputError, UnknownLabelWarning
 
-RULES = ("threshold", "ratio", "margin")
+RULES = ("threshold", "ratio", "margin", "zscore")
 THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 
 
@@ -94,8 +99,10 @@ def validate_rule(rule: Any, param: Any) -> Tuple[str, Optional[float]]:
     if param is None:
         raise GliZNetInputError(
             f"decision_rule {rule!r} needs rule_param ("
-            + ("the share of the top score a label must reach, in (0, 1]" if rule == "ratio"
-               else "how far below the top score a label may be, in [0, 1]") + ")")
+            + {"ratio": "the share of the top score a label must reach, in (0, 1]",
+               "margin": "how far below the top score a label may be, in [0, 1]",
+               "zscore": "how many standard deviations above its corpus mean a label's logit "
+                         "must be"}[rule] + ")")
     if not _is_number(param) or not math.isfinite(float(param)):
         raise GliZNetInputError(f"rule_param must be a number, got {param!r}")
     value = float(param)
@@ -104,6 +111,44 @@ def validate_rule(rule: Any, param: Any) -> Tuple[str, Optional[float]]:
     if rule == "margin" and not 0.0 <= value <= 1.0:
         raise GliZNetInputError(f"rule_param of the 'margin' rule must be in [0, 1], got {param!r}")
     return rule, value
+
+
+def validate_label_stats(values: Optional[Mapping[str, Any]],
+                         where: str = "label_stats") -> Dict[str, List[float]]:
+    """Per-label corpus statistics as ``{label: [mean, std]}`` of the label's logit
+    (finite, std > 0)."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise GliZNetInputError(f"{where} must be a dict of label -> [mean, std], "
+                                f"got {type(values).__name__}")
+    out: Dict[str, List[float]] = {}
+    for label, pair in values.items():
+        ok = (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(_is_number, pair))
+              and all(math.isfinite(float(v)) for v in pair) and float(pair[1]) > 0)
+        if not isinstance(label, str) or not ok:
+            raise GliZNetInputError(f"{where}[{label!r}] must be [mean, std] with std > 0, "
+                                    f"got {pair!r}")
+        out[label] = [float(pair[0]), float(pair[1])]
+    return out
+
+
+def logits_of(scores: np.ndarray) -> np.ndarray:
+    """Logits back from sigmoid scores (clipped away from 0 and 1)."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def label_z_scores(labels: Sequence[str], scores: np.ndarray,
+                   label_stats: Optional[Mapping[str, Sequence[float]]]) -> np.ndarray:
+    """Each label's logit in standard deviations above its corpus mean; ``-inf`` for
+    labels without statistics. ``scores``: sigmoid scores, (K,) or (N, K)."""
+    stats = label_stats or {}
+    mean = np.array([stats[k][0] if k in stats else 0.0 for k in labels])
+    std = np.array([stats[k][1] if k in stats else 1.0 for k in labels])
+    z = (logits_of(scores) - mean) / std
+    known = np.array([k in stats for k in labels], dtype=bool)
+    return np.where(known, z, -np.inf)
 
 
 # -- decisions --------------------------------------------------------------
@@ -122,12 +167,14 @@ def rule_cutoffs(labels: Sequence[str], rule: str, threshold: float,
 
 
 def decide(scores: np.ndarray, *, multi_label: bool = True, rule: str = "threshold",
-           param: Optional[float] = None, cut: Any = 0.5) -> np.ndarray:
+           param: Optional[float] = None, cut: Any = 0.5,
+           z: Optional[np.ndarray] = None) -> np.ndarray:
     """Boolean (N, K) decisions for an (N, K) score matrix (a (K,) vector gives (K,)).
 
     cut: absolute cut-offs, one float or one per label: a label whose score reaches
     its cut-off is predicted under every rule (see :func:`rule_cutoffs`; ``np.inf``
     switches it off); the relative rules add the labels near the top score.
+    z: for ``"zscore"``, the labels' z-scores (:func:`label_z_scores`), shaped like scores.
     """
     scores = np.asarray(scores, dtype=np.float64)
     single = scores.ndim == 1
@@ -143,36 +190,58 @@ def decide(scores: np.ndarray, *, multi_label: bool = True, rule: str = "thresho
     rule, param = validate_rule(rule, param)
     cut = np.broadcast_to(np.asarray(cut, dtype=np.float64), (s.shape[1],))
     out = s >= cut[None, :]
-    if rule != "threshold":
+    if rule == "zscore":
+        if z is None:
+            raise GliZNetInputError("decision_rule 'zscore' needs label statistics "
+                                    "(learned by adapt)")
+        zs = np.asarray(z, dtype=np.float64).reshape(s.shape)
+        out = out | (zs >= param)
+        out[np.arange(s.shape[0]), s.argmax(1)] = True
+    elif rule != "threshold":
         top = s.max(1, keepdims=True)
         relative = s >= (param * top if rule == "ratio" else top - param)
         out = out | relative
     return out[0] if single else out
 
 
+def decide_labels(scores: np.ndarray, labels: Sequence[str], *, multi_label: bool = True,
+                  rule: str = "threshold", param: Optional[float] = None, threshold: float = 0.5,
+                  thresholds: Optional[Mapping[str, float]] = None,
+                  label_stats: Optional[Mapping[str, Sequence[float]]] = None) -> np.ndarray:
+    """Boolean decisions for (K,) or (N, K) ``scores`` over ``labels`` under the
+    component's settings: the rule, its parameter, the global and per-label thresholds
+    and (``"zscore"``) the labels' corpus statistics."""
+    s = np.asarray(scores, dtype=np.float64)
+    z = label_z_scores(labels, s, label_stats) if rule == "zscore" and multi_label else None
+    return decide(s, multi_label=multi_label, rule=rule, param=param,
+                  cut=rule_cutoffs(labels, rule, threshold, thresholds), z=z)
+
+
 def decided_labels(labels: Sequence[str], scores: Sequence[float], *, multi_label: bool = True,
                    rule: str = "threshold", param: Optional[float] = None, threshold: float = 0.5,
-                   thresholds: Optional[Mapping[str, float]] = None) -> List[str]:
-    """The labels one doc gets, highest score first."""
+                   thresholds: Optional[Mapping[str, float]] = None,
+                   label_stats: Optional[Mapping[str, Sequence[float]]] = None) -> List[str]:
+    """The labels one doc gets, highest score first (``label_stats``: for ``"zscore"``)."""
     labels = list(labels)
     if not labels:
         return []
     s = np.asarray(scores, dtype=np.float64)
-    mask = decide(s, multi_label=multi_label, rule=rule, param=param,
-                  cut=rule_cutoffs(labels, rule, threshold, thresholds))
+    mask = decide_labels(s, labels, multi_label=multi_label, rule=rule, param=param,
+                         threshold=threshold, thresholds=thresholds, label_stats=label_stats)
     order = sorted(np.nonzero(mask)[0], key=lambda i: (-s[i], i))
     return [labels[i] for i in order]
 
 
 def decide_cats(cats: Mapping[str, float], labels: Optional[Sequence[str]] = None, *,
                 multi_label: bool = True, rule: str = "threshold", param: Optional[float] = None,
-                threshold: float = 0.5, thresholds: Optional[Mapping[str, float]] = None
-                ) -> Dict[str, float]:
+                threshold: float = 0.5, thresholds: Optional[Mapping[str, float]] = None,
+                label_stats: Optional[Mapping[str, Sequence[float]]] = None) -> Dict[str, float]:
     """``{label: 1.0 or 0.0}`` for the labels of ``cats`` (those in ``labels`` when given):
     one doc's decisions in the shape of ``doc.cats``, e.g. for spaCy's scorer."""
     keys = [k for k in cats if labels is None or k in labels]
     chosen = set(decided_labels(keys, [cats[k] for k in keys], multi_label=multi_label, rule=rule,
-                                param=param, threshold=threshold, thresholds=thresholds))
+                                param=param, threshold=threshold, thresholds=thresholds,
+                                label_stats=label_stats))
     return {k: 1.0 if k in chosen else 0.0 for k in keys}
 
 

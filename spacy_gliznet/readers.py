@@ -290,3 +290,32 @@ def write_split(
         total += len(rows)
     (output / MANIFEST).write_text(json.dumps(out_manifest, indent=1), encoding="utf8")
     return total
+
+
+UNLABELED_FORMATS = (".jsonl", ".txt", ".spacy")
+
+
+def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
+    """An unlabeled corpus as Docs, from JSONL (one ``{"text": ...}`` object per
+    line; other fields, gold labels included, are not read), plain text (one doc
+    per line; blank lines are not docs) or a ``.spacy`` DocBin."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"No such corpus file: {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix == ".spacy":
+        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    if suffix == ".txt":
+        with path.open(encoding="utf8") as f:
+            return [nlp.make_doc(line.strip()) for line in f if line.strip()]
+    if suffix == ".jsonl":
+        docs = []
+        for i, row in enumerate(srsly.read_jsonl(path), start=1):
+            text = row.get("text") if isinstance(row, dict) else None
+            if not isinstance(text, str):
+                raise ValueError(f"{str(path)!r} line {i}: expected an object with a 'text' "
+                                 f"string, got {str(row)[:80]!r}")
+            docs.append(nlp.make_doc(text))
+        return docs
+    raise ValueError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
+                     f"got {suffix or 'no extension'!r}")

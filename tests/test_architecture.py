@@ -19,6 +19,7 @@ LAYERS = [
     {"reference"},
     {"checkpoints"},
     {"layers", "losses"},
+    {"adapt"},
     {"component", "readers"},
     {"registrations"},
     {"__init__"},

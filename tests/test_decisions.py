@@ -7,6 +7,7 @@ from spacy_gliznet.decisions import (
     THRESHOLD_GRID, UnknownLabelWarning, cutoffs, decide, decided_labels, f1_report,
     tune_thresholds, validate_rule, validate_threshold, validate_thresholds,
 )
+from spacy_gliznet import decisions
 from spacy_gliznet.errors import GliZNetInputError
 
 SCORES = np.array([
@@ -147,3 +148,32 @@ def test_f1_report_hand_computed():
     # label 0: tp 1, fp 1, fn 0 -> 2/3; label 1: tp 1, fp 1, fn 0 -> 2/3
     assert rep["f"].tolist() == pytest.approx([2 / 3, 2 / 3])
     assert rep["micro_f"] == pytest.approx(2 * 2 / (2 * 2 + 2))
+
+
+# -- the zscore rule (label statistics from adapt) ------------------------------
+def test_zscore_rule_top_label_plus_labels_that_stand_out():
+    from spacy_gliznet.decisions import decide_labels, decided_labels, label_z_scores, logits_of
+
+    stats = {"a": [0.0, 1.0], "b": [-3.0, 0.5], "c": [2.0, 1.0]}
+    scores = 1 / (1 + np.exp(-np.array([1.0, -1.9, 2.5])))  # z: 1.0, 2.2, 0.5
+    assert np.allclose(label_z_scores(["a", "b", "c"], scores, stats), [1.0, 2.2, 0.5])
+    assert np.allclose(logits_of(scores), [1.0, -1.9, 2.5])
+    # c is the top label; b stands out 2.2 sd above its corpus mean; a does not
+    assert decided_labels(["a", "b", "c"], scores, rule="zscore", param=2.0,
+                          label_stats=stats) == ["c", "b"]
+    # a label without statistics passes only as the top label
+    assert decided_labels(["x", "b", "c"], scores, rule="zscore", param=0.5,
+                          label_stats=stats) == ["c", "b"]
+    assert decide_labels(scores, ["a", "b", "c"], multi_label=False, rule="zscore",
+                         param=2.0, label_stats=stats).tolist() == [False, False, True]
+    with pytest.raises(GliZNetInputError, match="needs rule_param"):
+        decisions.validate_rule("zscore", None)
+    with pytest.raises(GliZNetInputError, match="label statistics"):
+        decisions.decide(scores, rule="zscore", param=2.0)
+
+
+def test_label_stats_validation():
+    assert decisions.validate_label_stats({"a": (0, 2)}) == {"a": [0.0, 2.0]}
+    for bad in ({"a": [0.0, 0.0]}, {"a": [1.0]}, {"a": ["x", 1.0]}, {"a": [float("nan"), 1.0]}, [1]):
+        with pytest.raises(GliZNetInputError, match="label_stats"):
+            decisions.validate_label_stats(bad)

@@ -8,7 +8,8 @@ from thinc.api import Adam
 
 from spacy_gliznet import GliZNetForSequenceClassification
 from spacy_gliznet.__main__ import main
-from spacy_gliznet.cli.interpolate import interpolate_models, interpolate_states
+from spacy_gliznet.checkpoints import interpolate_states
+from spacy_gliznet.cli.interpolate import interpolate_models
 
 TEXTS = ["the team won the match", "pasta cooking is good"]
 LABELS = ["sports", "food", "music"]

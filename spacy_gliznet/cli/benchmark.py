@@ -55,11 +55,9 @@ def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List
 def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: bool,
                         settings: Dict) -> List[List[int]]:
     """Predicted label indices per row as the component decides them; ``settings``:
-    ``GliZNetTextCategorizer.decision_settings()`` (threshold, thresholds, rule, param)."""
-    cut = decisions.rule_cutoffs(labels, settings["rule"], settings["threshold"],
-                                 settings["thresholds"])
-    mask = decisions.decide(scores, multi_label=multi_label, rule=settings["rule"],
-                            param=settings["param"], cut=cut)
+    ``GliZNetTextCategorizer.decision_settings()`` (threshold, thresholds, rule, param,
+    label_stats)."""
+    mask = decisions.decide_labels(scores, labels, multi_label=multi_label, **settings)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 

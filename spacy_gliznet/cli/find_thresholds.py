@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..decisions import THRESHOLD_GRID, decide, f1_report, rule_cutoffs, tune_thresholds
+from ..decisions import THRESHOLD_GRID, decide, decide_labels, f1_report, rule_cutoffs, tune_thresholds
 from ..errors import GliZNetInputError
 
 SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
@@ -52,7 +52,8 @@ def before_cut(pipe, factory: str, labels: Sequence[str]) -> Tuple[Dict[str, Any
     """The pipe's current decision settings and absolute cut per label."""
     if factory == "gliznet_textcat":
         rule = {"rule": pipe.decision_rule, "param": pipe.rule_param,
-                "threshold": pipe.threshold, "thresholds": pipe.thresholds}
+                "threshold": pipe.threshold, "thresholds": pipe.thresholds,
+                "label_stats": pipe.label_stats}
     else:
         rule = {"rule": "threshold", "param": None, "threshold": float(pipe.cfg["threshold"]),
                 "thresholds": {}}
@@ -64,15 +65,14 @@ def tuning_report(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
                   grid: Sequence[float] = THRESHOLD_GRID) -> Dict[str, Any]:
     """Tune thresholds on (N, K) dev scores and gold booleans; before/after figures."""
     tuning = tune_thresholds(scores, gold, labels, min_positives=min_positives, grid=grid)
-    old = decide(scores, rule=before["rule"], param=before["param"],
-                 cut=rule_cutoffs(labels, before["rule"], before["threshold"], before["thresholds"]))
+    old = decide_labels(scores, labels, **before)
     runs = {"before": f1_report(old, gold),
             "global": f1_report(decide(scores, cut=tuning.threshold), gold),
             "per_label": f1_report(decide(scores, cut=tuning.cut()), gold)}
     cut = tuning.cut()
     return {
         "labels": list(labels), "docs": int(scores.shape[0]), "min_positives": min_positives,
-        "before": {k: v for k, v in before.items()},
+        "before": {k: v for k, v in before.items() if k != "label_stats"},
         "threshold": tuning.threshold, "thresholds": tuning.thresholds,
         "macro_f": {k: r["macro_f"] for k, r in runs.items()},
         "micro_f": {k: r["micro_f"] for k, r in runs.items()},

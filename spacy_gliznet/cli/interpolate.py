@@ -8,7 +8,7 @@ from typing import Dict, Union
 
 import torch
 
-from ..checkpoints import GliZNetForSequenceClassification
+from ..checkpoints import GliZNetForSequenceClassification, interpolate_states
 from ..config import MODEL_TYPE
 from ..model_files import read_config, resolve_model_dir
 from .export import pipeline_model, storage_dtype
@@ -24,33 +24,6 @@ def _load_module(name: Union[str, Path], component: str):
     if (Path(name) / "config.cfg").is_file():
         return pipeline_model(name, component)
     return GliZNetForSequenceClassification.from_pretrained(name)
-
-
-def interpolate_states(start: Dict[str, torch.Tensor], finetuned: Dict[str, torch.Tensor],
-                       alpha: float) -> Dict[str, torch.Tensor]:
-    """``(1 - alpha) * start + alpha * finetuned`` for every floating point tensor
-    (others, e.g. position ids, are taken from ``start``). Both state dicts must
-    have the same names and shapes."""
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    missing, extra = sorted(set(start) - set(finetuned)), sorted(set(finetuned) - set(start))
-    if missing or extra:
-        raise ValueError(
-            "The two models have different parameters; interpolation needs the same "
-            f"architecture (only in start: {missing[:5]}, only in fine-tune: {extra[:5]})")
-    mixed = {}
-    for key, a in start.items():
-        b = finetuned[key]
-        if a.shape != b.shape:
-            raise ValueError(f"Parameter {key!r} has shape {tuple(a.shape)} in start and "
-                             f"{tuple(b.shape)} in the fine-tune")
-        if a.is_floating_point():
-            b = b.to(device=a.device, dtype=a.dtype)
-            mixed[key] = (1 - alpha) * a + alpha * b
-        else:
-            mixed[key] = a.clone()
-    return mixed
 
 
 def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],

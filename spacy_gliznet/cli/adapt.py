@@ -1,0 +1,138 @@
+"""``python -m spacy_gliznet adapt PIPELINE UNLABELED OUTPUT``: self-train a
+pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
+``spacy_gliznet.adapt``) and save the adapted pipeline."""
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Union
+
+import srsly
+
+from ..adapt import AdaptReport, AdaptSettings
+from ..errors import GliZNetInputError
+from ..labels import LabelsArg
+from ..readers import read_unlabeled
+
+DEFAULT_PIPELINE = "default"
+
+
+def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
+    """``--labels``: a comma-separated list, or a file: ``.txt`` (one label per line)
+    or ``.json`` (a list, or ``{label: description}``)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.suffix.lower() in (".txt", ".json"):
+        if not path.is_file():
+            raise GliZNetInputError(f"--labels: no such file {value!r}")
+        if path.suffix.lower() == ".txt":
+            return [line.strip() for line in path.read_text(encoding="utf8").splitlines()
+                    if line.strip()]
+        data = srsly.read_json(path)
+        if not isinstance(data, (list, dict)):
+            raise GliZNetInputError(f"--labels: {value!r} must hold a JSON list of labels or "
+                                    "an object {label: description}")
+        return data
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def load_pipeline(pipeline: Union[str, Path], component: str):
+    """A saved pipeline, or (``"default"``) a blank English one with the bundled model."""
+    import spacy
+
+    if str(pipeline) == DEFAULT_PIPELINE:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("gliznet_textcat", name=component)
+        return nlp
+    if not Path(pipeline).is_dir():
+        raise GliZNetInputError(f"No pipeline directory {str(pipeline)!r} (or give "
+                                f"{DEFAULT_PIPELINE!r} for the bundled model)")
+    nlp = spacy.load(pipeline)
+    if component not in nlp.pipe_names:
+        raise GliZNetInputError(f"{str(pipeline)!r} has no component {component!r} "
+                                f"(it has {nlp.pipe_names}); pass --component")
+    return nlp
+
+
+def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
+                   output: Union[str, Path], *, labels: Optional[LabelsArg] = None,
+                   multi_label: Optional[bool] = None, component: str = "gliznet_textcat",
+                   progress: bool = True, **settings: Any) -> AdaptReport:
+    """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` and save the
+    pipeline to ``output``; the report also goes to its ``meta.json``
+    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields."""
+    from tqdm import tqdm
+
+    nlp = load_pipeline(pipeline, component)
+    docs = read_unlabeled(unlabeled, nlp)
+    bars: Dict[str, Any] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            bars[stage] = tqdm(total=total, desc=stage, unit="step" if "train" in stage else "doc")
+        bar = bars[stage]
+        bar.update(done - bar.n)
+
+    report = nlp.get_pipe(component).adapt(docs, labels=labels, multi_label=multi_label,
+                                           settings=AdaptSettings(**settings),
+                                           progress=show if progress else None)
+    for bar in bars.values():
+        bar.close()
+    nlp.meta["gliznet_adapt"] = report_dict(report, unlabeled)
+    output = Path(output)
+    nlp.to_disk(output)
+    return report
+
+
+def report_dict(report: AdaptReport, source: Union[str, Path]) -> Dict[str, Any]:
+    """The report's fields a person or a script reads later (no score matrices)."""
+    return {"corpus": str(source), "texts": report.texts, "labels": report.labels,
+            "multi_label": report.multi_label, "settings": report.settings,
+            "pseudo_labels": report.pseudo_labels, "too_few": report.too_few,
+            "steps": report.steps, "first_loss": report.losses[0] if report.losses else None,
+            "last_loss": report.losses[-1] if report.losses else None,
+            "agreement_with_start": report.agreement_with_start,
+            "seconds": round(report.seconds, 1)}
+
+
+def add_parser(sub: Any) -> None:
+    """The ``adapt`` sub-command of ``python -m spacy_gliznet``."""
+    defaults = AdaptSettings()
+    cmd = sub.add_parser(
+        "adapt", help="self-train a pipeline on unlabeled in-domain texts (no labels needed)",
+        description="Score the unlabeled texts with the pipeline, keep per label its most "
+        "confident texts as pseudo-labels, fine-tune on them through the component's own "
+        "update and save the adapted pipeline (spacy.load reads it offline).")
+    cmd.add_argument("pipeline", help=f"saved spaCy pipeline directory, or {DEFAULT_PIPELINE!r} "
+                     "for a blank English pipeline with the bundled model")
+    cmd.add_argument("unlabeled", help="the unlabeled corpus: .jsonl (a 'text' field), .txt "
+                     "(one doc per line) or .spacy")
+    cmd.add_argument("output", help="folder for the adapted pipeline")
+    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, or a "
+                     ".txt (one per line) or .json (list or {label: description}) file; "
+                     "default: the component's")
+    mode = cmd.add_mutually_exclusive_group()
+    mode.add_argument("--multi-label", dest="multi_label", action="store_true", default=None,
+                      help="adapt for multi-label decisions (default: the component's mode)")
+    mode.add_argument("--single-label", dest="multi_label", action="store_false",
+                      help="adapt for single-label (one label per text) decisions")
+    cmd.add_argument("--component", default="gliznet_textcat", help="the pipe to adapt")
+    for name, value in defaults.__dict__.items():
+        kind = int if name == "steps" else type(value)  # steps: None is the mode's default
+        shown = "50 single-label, 0 multi-label" if value is None else value
+        cmd.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value,
+                         help=f"AdaptSettings.{name} (default: {shown})")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: Any) -> AdaptReport:
+    """Run ``adapt`` from parsed arguments and print the summary."""
+    settings = {name: getattr(args, name) for name in AdaptSettings.__dataclass_fields__}
+    report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
+                            labels=read_labels_option(args.labels), multi_label=args.multi_label,
+                            component=args.component, progress=not args.no_progress, **settings)
+    print(report.summary())
+    print(f"Saved the adapted pipeline to {args.output}")
+    return report

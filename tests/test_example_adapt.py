@@ -1,0 +1,52 @@
+"""examples/adapt/evaluate.py runs end to end on a tiny model and data: honest split,
+every column, the table."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "adapt" / "evaluate.py"
+WORDS = "the team won match goal pasta food hot cold cooking song film music new good".split()
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("adapt_evaluate", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_data(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    rows = [{"text": " ".join(rng.choice(WORDS, size=5)), "labels": [str(rng.choice(["a", "b"]))]}
+            for _ in range(40)]
+    (folder / "one.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    multi = [{"text": r["text"], "labels": ["a", "b"] if i % 3 else []} for i, r in enumerate(rows)]
+    (folder / "many.jsonl").write_text("\n".join(json.dumps(r) for r in multi))
+    (folder / "manifest.json").write_text(json.dumps({
+        "one": {"file": "one.jsonl", "labels": ["a", "b"], "task": "single_label"},
+        "many": {"file": "many.jsonl", "labels": ["a", "b", "c"], "task": "multi_label"}}))
+
+
+def test_evaluate_prints_raw_vs_adapted(tiny_gliznet_dir, tmp_path, capsys):
+    write_data(tmp_path / "data")
+    module = load_script()
+    out = tmp_path / "results.json"
+    module.main([str(tmp_path / "data"), "--model", str(tiny_gliznet_dir), "--test", "0:10",
+                 "--unlabeled", "10:40", "--set", "steps=2", "--set", "per_label=4",
+                 "--set", "min_z=1.0", "--mixes", "0.5", "--output", str(out)])
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert set(result["datasets"]) == {"one", "many"}
+    one = result["datasets"]["one"]
+    assert one["test_rows"] == 10 and one["unlabeled_rows"] == 30 and one["steps"] == 2
+    for key in ("raw", "raw_stats", "adapted", "adapted_stats"):
+        assert 0.0 <= one[key] <= 1.0
+    assert set(one["mixed"]) == {"0.5"} and one["seconds_per_1000"] > 0
+    assert result["settings"]["steps"] == 2 and result["settings"]["min_z"] == 1.0
+    assert "| one | single_label | 2 |" in printed and "**average single-label**" in printed
+    module.main([str(out), "--render"])
+    assert "| many | multi_label | 3 |" in capsys.readouterr().out
