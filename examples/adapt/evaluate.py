@@ -155,23 +155,39 @@ def run(args) -> dict:
         print(f"{d.name:24s} raw {entry['raw']:.3f} raw+stats {entry['raw_stats']:.3f} "
               f"adapted {entry['adapted']:.3f} adapted+stats {entry['adapted_stats']:.3f} "
               f"({seconds:.0f} s)", flush=True)
-    for task in ("single_label", "multi_label"):
-        names = [n for n, e in out["datasets"].items() if e["task"] == task]
-        if names:
-            keys = [k for k in ("raw", "raw_stats", "adapted", "adapted_stats")
-                    if k in out["datasets"][names[0]]]
-            out[f"average_{task}"] = {k: float(np.mean([out["datasets"][n][k] for n in names]))
-                                      for k in keys}
-            for mix in args.mixes:
-                out[f"average_{task}"][f"mix {mix}"] = float(np.mean(
-                    [out["datasets"][n]["mixed"][str(mix)] for n in names]))
-            print(task, {k: round(v, 3) for k, v in out[f"average_{task}"].items()})
+    averages(out)
     out["load_after"] = os.getloadavg()
     out["markdown"] = markdown(out)
     print(out["markdown"])
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(out, indent=2), encoding="utf8")
+    return out
+
+
+def averages(out: dict) -> None:
+    """Per task, the mean of every column over the datasets of ``out``."""
+    for task in ("single_label", "multi_label"):
+        names = [n for n, e in out["datasets"].items() if e["task"] == task]
+        if not names:
+            continue
+        first = out["datasets"][names[0]]
+        keys = [k for k in ("raw", "raw_stats", "adapted", "adapted_stats") if k in first]
+        avg = {k: float(np.mean([out["datasets"][n][k] for n in names])) for k in keys}
+        for mix in first.get("mixed", {}):
+            avg[f"mix {mix}"] = float(np.mean([out["datasets"][n]["mixed"][mix] for n in names]))
+        out[f"average_{task}"] = avg
+        print(task, {k: round(v, 3) for k, v in avg.items()})
+
+
+def merge(paths) -> dict:
+    """Results of several runs (e.g. one command split over dataset subsets) as one."""
+    runs = [json.loads(Path(p).read_text(encoding="utf8")) for p in paths]
+    out = {k: v for k, v in runs[0].items() if not k.startswith("average")}
+    out["datasets"] = {n: e for run in runs for n, e in run["datasets"].items()}
+    out["runs"] = [str(p) for p in paths]
+    averages(out)
+    out["markdown"] = markdown(out)
     return out
 
 
@@ -223,10 +239,14 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--output", default=None, help="results JSON")
     parser.add_argument("--render", action="store_true",
-                        help="DATA is a results JSON of an earlier run: print its table")
+                        help="DATA is a comma-separated list of results JSONs of earlier runs: "
+                        "print their table (merged), and save it to --output if given")
     args = parser.parse_args(argv)
     if args.render:
-        print(markdown(json.loads(Path(args.data).read_text(encoding="utf8"))))
+        out = merge(args.data.split(","))
+        print(out["markdown"])
+        if args.output:
+            Path(args.output).write_text(json.dumps(out, indent=2), encoding="utf8")
         return
     run(args)
 
