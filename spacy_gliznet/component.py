@@ -431,8 +431,16 @@ class GliZNetTextCategorizer(TrainablePipe):
                 scores = self.predict(docs, labels=labels, **settings)
                 self.set_annotations(docs, scores, multi_label=multi_label, decision=decision)
                 yield from docs
-            except Exception as err:
-                error_handler(self.name, self, docs, err)
+            except Exception:
+                # one doc at a time: the docs that are fine come back scored, and only a
+                # bad one goes to the error handler (then comes back unscored, as from __call__)
+                for doc in docs:
+                    try:
+                        scores = self.predict([doc], labels=labels, **settings)
+                        self.set_annotations([doc], scores, multi_label=multi_label, decision=decision)
+                    except Exception as err:
+                        error_handler(self.name, self, [doc], err)
+                    yield doc
 
     # -- training ---------------------------------------------------------
     def _training_labels(self, example: Example) -> List[str]:
