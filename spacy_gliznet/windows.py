@@ -22,6 +22,7 @@ out longer than the budget (a tokenizer that merges across the cut) is split.
 """
 
 import sys
+import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -30,7 +31,7 @@ import numpy as np
 from spacy.tokens import Doc, Span
 
 from .encoding import tokenize
-from .errors import GliZNetInputError
+from .errors import GliZNetInputError, UnreadTextWarning
 
 LONG_TEXT_POLICIES = ("windows", "truncate")
 AGGREGATIONS = ("auto", "max", "mean")
@@ -424,8 +425,22 @@ def doc_spans(doc: Doc, settings: LongTextSettings, where: str = "gliznet_textca
                 f"have (its keys: {sorted(doc.spans.keys())}); set spans_key or fill the group "
                 f"(an empty group is fine)"
             )
-        return list(doc.spans[key])
+        return [span for span in doc.spans[key] if len(span)]  # an empty span has no text to score
     return []
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
 
 
 def text_budget(encoder, label_texts: Sequence[str]) -> int:
@@ -443,6 +458,13 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
     """
     plan = ScoringPlan(settings, [], [])
+    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
+    if any(unread):
+        warnings.warn(
+            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
+            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
+            f"reaches the model as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=3)
     if settings.long_text == "windows":
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
     budgets: Dict[Tuple[str, ...], int] = {}

@@ -245,3 +245,14 @@ def test_benchmark_counts_what_the_component_decides(tmp_path, tiny_gliznet_dir)
                 for doc in nlp.pipe([r["text"] for r in d.rows], component_cfg=cfg)]
         gold = [[index[g] for g in r["labels"]] for r in d.rows]
         assert res["datasets"][d.name]["model"] == pytest.approx(macro_f1(gold, pred, len(d.labels)))
+
+
+def test_predicted_labels_come_back_from_a_docbin_as_a_list(nlp):
+    from spacy.tokens import DocBin
+
+    doc = nlp(TEXTS[0])
+    assert isinstance(doc._.gliznet_predicted_labels, list)
+    (back,) = DocBin(docs=[doc], store_user_data=True).get_docs(nlp.vocab)
+    assert back._.gliznet_predicted_labels == doc._.gliznet_predicted_labels
+    assert isinstance(back._.gliznet_predicted_labels, list)
+    assert nlp.make_doc("x")._.gliznet_predicted_labels is None
