@@ -46,9 +46,9 @@ def test_tuning_report_hand_made():
     assert "0.20 (global)" in table and "**macro-F1**" in table and "**micro-F1**" in table
 
 
-def write_dev(path, nlp):
+def write_dev(path, nlp, rows=DEV):
     db = DocBin()
-    for text, cats in DEV:
+    for text, cats in rows:
         doc = nlp.make_doc(text)
         doc.cats = cats
         db.add(doc)
@@ -141,16 +141,6 @@ def tiny_pipeline(path, tiny_gliznet_dir, labels):
     return nlp
 
 
-def write_cats(path, nlp, rows):
-    db = DocBin()
-    for text, cats in rows:
-        doc = nlp.make_doc(text)
-        doc.cats = cats
-        db.add(doc)
-    db.to_disk(path)
-    return path
-
-
 def test_a_label_starting_with_at_survives_find_thresholds(tmp_path, tiny_gliznet_dir):
     """'@home' in config.cfg's thresholds reads as a registry name (RegistryError E892)."""
     from spacy_gliznet.cli.find_thresholds import find_thresholds
@@ -158,7 +148,7 @@ def test_a_label_starting_with_at_survives_find_thresholds(tmp_path, tiny_glizne
     labels = ["@home", "away", "draw"]
     nlp = tiny_pipeline(tmp_path / "in", tiny_gliznet_dir, labels)
     rows = [(t, {"@home": c["sports"], "away": c["food"], "draw": c["music"]}) for t, c in DEV]
-    dev = write_cats(tmp_path / "dev.spacy", nlp, rows)
+    dev = write_dev(tmp_path / "dev.spacy", nlp, rows)
     report = find_thresholds(tmp_path / "in", dev, tmp_path / "out", min_positives=1, progress=False)
     assert set(report["thresholds"]) == set(labels)
     pipe = spacy.load(tmp_path / "out").get_pipe("gliznet_textcat")
@@ -176,11 +166,11 @@ def test_dev_data_that_cannot_support_tuning_is_refused(tmp_path, tiny_gliznet_d
         "no_positives": ([(t, {k: 0.0 for k in c}) for t, c in DEV], "no positive label"),
     }
     for name, (rows, message) in cases.items():
-        dev = write_cats(tmp_path / f"{name}.spacy", nlp, rows)
+        dev = write_dev(tmp_path / f"{name}.spacy", nlp, rows)
         with pytest.raises(GliZNetInputError, match=message):
             find_thresholds(tmp_path / "in", dev, tmp_path / name, progress=False)
         assert not (tmp_path / name).exists()  # no pipeline switched to "threshold" on nothing
     partial = [(t, {"sports": c["sports"]}) for t, c in DEV]
-    dev = write_cats(tmp_path / "partial.spacy", nlp, partial)
+    dev = write_dev(tmp_path / "partial.spacy", nlp, partial)
     with pytest.warns(UserWarning, match=r"2 label\(s\) .* in no dev doc's cats.*'food', 'music'"):
         find_thresholds(tmp_path / "in", dev, tmp_path / "partial", min_positives=1, progress=False)
