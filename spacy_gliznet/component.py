@@ -12,6 +12,7 @@ sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
 
 import random
 import warnings
+import weakref
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -38,8 +39,9 @@ from .outputs import GliZNetOutput, activate
 RUNTIME_SETTINGS = ("labels", "multi_label", "threshold", "thresholds", "decision_rule", "rule_param",
                     *LONG_TEXT_DEFAULTS)
 # The multi-label decision rule of the bundled model, chosen on train_pool alone
-# (examples/zero_shot/select_rule.py); see decisions.py for the rules.
-DECISION_DEFAULTS = {"thresholds": {}, "decision_rule": "margin", "rule_param": 0.015}
+# (examples/zero_shot/select_rule.py); see decisions.py for the rules. rule_param null:
+# the rule's own default (decisions.RULE_PARAM_DEFAULTS: margin 0.015, ratio 0.97).
+DECISION_DEFAULTS = {"thresholds": {}, "decision_rule": "margin", "rule_param": None}
 DECISION_SETTINGS = ("threshold", *DECISION_DEFAULTS)
 
 
@@ -129,7 +131,20 @@ def make_gliznet_textcat(
     decision_rule: ``"threshold"``, ``"ratio"`` or ``"margin"`` (multi-label decisions,
         see ``spacy_gliznet.decisions``); single-label mode always takes the top label.
     rule_param: the ratio of the top score (``"ratio"``) or the margin below it
-        (``"margin"``); ignored by ``"threshold"``.
+        (``"margin"``); ignored by ``"threshold"``; null: the rule's own default
+        (margin 0.015, ratio 0.97). It belongs to ``decision_rule``: a per-call
+        ``decision_rule`` other than the pipe's, without a per-call ``rule_param``,
+        takes that rule's default, and setting ``pipe.decision_rule`` to another rule
+        resets it to null.
+
+    Settings and saving: ``labels``, ``multi_label``, the decision settings and the
+    long-text settings are runtime settings. The pipeline's config (``nlp.config``,
+    saved as ``config.cfg``) always holds their current values: setting them on the
+    pipe (``pipe.threshold = 0.3``, what ``find-thresholds`` does) writes the config
+    too, except a value the config cannot hold (a dict key starting with ``@``, or
+    one holding ``=``, ``:``, ``[``, ...), which is saved with the pipe's own data.
+    On load, a value given to ``spacy.load(path, config=...)`` (or any value that
+    differs from the saved config) wins over the saved one, whatever it is.
     negative_samples: in training, how many labels of the pipe's label set that a
         training example does not mention to add as negatives.
     shuffle_labels: shuffle each training example's labels (labels attend to each other).
@@ -155,13 +170,46 @@ def make_gliznet_textcat(
         ``"spans"`` aggregates ``doc.cats`` from the span scores (a doc with no
         spans is scored whole), ``"none"`` leaves ``doc.cats`` alone.
     """
-    return GliZNetTextCategorizer(
+    pipe = GliZNetTextCategorizer(
         nlp.vocab, model, name, labels=labels, multi_label=multi_label, threshold=threshold,
         negative_samples=negative_samples, shuffle_labels=shuffle_labels, loss=loss, scorer=scorer,
         long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
         span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
         thresholds=thresholds, decision_rule=decision_rule, rule_param=rule_param,
     )
+    _PIPELINES[pipe] = weakref.ref(nlp)
+    return pipe
+
+
+# pipe -> its pipeline (weakly: a pipe neither keeps its pipeline alive nor pickles it)
+_PIPELINES: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def _config_value(key: str, value: Any) -> Any:
+    """A runtime setting as the config writes it (labels: a list, or a dict with descriptions)."""
+    if key == "labels":
+        return [k for k, _ in value] if all(k == t for k, t in value) else dict(value)
+    return value
+
+
+def _config_can_hold(value: Any) -> bool:
+    """Whether ``value`` survives config.cfg and ``spacy.load``: a save and a read
+    give it back, and no dict key starts with ``@`` (read as a registered function)."""
+    def keys(v):
+        if isinstance(v, dict):
+            for k, item in v.items():
+                yield k
+                yield from keys(item)
+        elif isinstance(v, (list, tuple)):
+            for item in v:
+                yield from keys(item)
+
+    if any(str(k).startswith("@") for k in keys(value)):
+        return False
+    try:
+        return Config().from_str(Config({"s": {"v": value}}).to_str())["s"]["v"] == value
+    except Exception:
+        return False
 
 
 def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
@@ -255,7 +303,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @labels.setter
     def labels(self, labels: LabelsArg) -> None:
-        self.cfg["labels"] = label_pairs(labels, f"{self.name} labels")
+        self._set_setting("labels", label_pairs(labels, f"{self.name} labels"))
 
     @property
     def label_descriptions(self) -> Dict[str, str]:
@@ -267,7 +315,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @multi_label.setter
     def multi_label(self, value: bool) -> None:
-        self.cfg["multi_label"] = bool(value)
+        self._set_setting("multi_label", bool(value))
 
     @property
     def threshold(self) -> float:
@@ -275,7 +323,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @threshold.setter
     def threshold(self, value: float) -> None:
-        self.cfg["threshold"] = validate_threshold(value)
+        self._set_setting("threshold", validate_threshold(value))
 
     @property
     def thresholds(self) -> Dict[str, float]:
@@ -284,8 +332,8 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @thresholds.setter
     def thresholds(self, value: Optional[Dict[str, float]]) -> None:
-        self.cfg["thresholds"] = decisions.validate_thresholds(
-            value, self.labels, f"{self.name} thresholds")
+        self._set_setting("thresholds", decisions.validate_thresholds(
+            value, self.labels, f"{self.name} thresholds"))
 
     @property
     def decision_rule(self) -> str:
@@ -293,20 +341,39 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @decision_rule.setter
     def decision_rule(self, value: str) -> None:
-        self.cfg["decision_rule"], _ = decisions.validate_rule(value, self.cfg["rule_param"])
+        rule, _ = decisions.validate_rule(value, None)
+        if rule != self.cfg["decision_rule"]:  # the old rule's parameter is not this rule's
+            self._set_setting("rule_param", None)
+        self._set_setting("decision_rule", rule)
 
     @property
     def rule_param(self) -> Optional[float]:
-        return self.cfg["rule_param"]
+        """The parameter of ``decision_rule`` in use (its default when none was set)."""
+        return decisions.validate_rule(self.cfg["decision_rule"], self.cfg["rule_param"])[1]
 
     @rule_param.setter
     def rule_param(self, value: Optional[float]) -> None:
-        _, self.cfg["rule_param"] = decisions.validate_rule(self.cfg["decision_rule"], value)
+        decisions.validate_rule(self.cfg["decision_rule"], value)
+        self._set_setting("rule_param", None if value is None else float(value))
+
+    def _set_setting(self, key: str, value: Any) -> None:
+        """Set a runtime setting and write it into the pipeline's config (see the
+        factory's docstring), unless the config cannot hold it."""
+        self.cfg[key] = value
+        ref = _PIPELINES.get(self)
+        nlp = ref() if ref is not None else None
+        name = next((n for n, proc in nlp.components if proc is self), None) if nlp is not None else None
+        written = _config_value(key, value)
+        if name is not None and _config_can_hold(written):
+            nlp.get_pipe_config(name)[key] = written
+            self.cfg["constructed_with"][key] = value
 
     def set_decision_rule(self, rule: str, param: Optional[float]) -> None:
         """Switch the decision rule and its parameter together (each is checked
-        against the other)."""
-        self.cfg["decision_rule"], self.cfg["rule_param"] = decisions.validate_rule(rule, param)
+        against the other; None: the rule's own default)."""
+        rule, _ = decisions.validate_rule(rule, param)
+        self._set_setting("decision_rule", rule)
+        self._set_setting("rule_param", None if param is None else float(param))
 
     @property
     def label_stats(self) -> Dict[str, List[float]]:
@@ -323,7 +390,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         rule, param = decisions.validate_rule(settings["decision_rule"], settings["rule_param"])
         return {"thresholds": decisions.validate_thresholds(settings["thresholds"], known,
                                                             f"{self.name} thresholds"),
-                "decision_rule": rule, "rule_param": param}
+                "decision_rule": rule, "rule_param": None if settings["rule_param"] is None else param}
 
     def decision_settings(self, **overrides: Any) -> Dict[str, Any]:
         """The pipe's decision settings with per-call ``overrides``, as keyword
@@ -332,6 +399,8 @@ class GliZNetTextCategorizer(TrainablePipe):
         if unknown:
             raise GliZNetInputError(f"{self.name}: unknown decision settings {sorted(unknown)}")
         merged = {k: self.cfg[k] for k in DECISION_SETTINGS}
+        if overrides.get("decision_rule") not in (None, merged["decision_rule"]):
+            merged["rule_param"] = None  # the pipe's rule_param belongs to the pipe's rule
         merged.update({k: v for k, v in overrides.items() if v is not None})
         if "thresholds" in overrides and overrides["thresholds"] is not None:
             merged["thresholds"] = decisions.validate_thresholds(overrides["thresholds"])
@@ -407,10 +476,11 @@ class GliZNetTextCategorizer(TrainablePipe):
                                  lambda logits: activate(logits, activation), multi)
         for doc, out in zip(docs, per_doc):
             if out.cats is not None:
+                predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
+                    list(out.cats), list(out.cats.values()), multi_label=multi, **rule)
                 for key, score in out.cats.items():
                     doc.cats[key] = score
-                doc._.gliznet_predicted_labels = decisions.decided_labels(
-                    list(out.cats), list(out.cats.values()), multi_label=multi, **rule)
+                doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
             doc._.gliznet_windows = out.n_windows
@@ -454,8 +524,16 @@ class GliZNetTextCategorizer(TrainablePipe):
                 scores = self.predict(docs, labels=labels, **settings)
                 self.set_annotations(docs, scores, multi_label=multi_label, decision=decision)
                 yield from docs
-            except Exception as err:
-                error_handler(self.name, self, docs, err)
+            except Exception:
+                # one doc at a time: the docs that are fine come back scored, and only a
+                # bad one goes to the error handler (then comes back unscored, as from __call__)
+                for doc in docs:
+                    try:
+                        scores = self.predict([doc], labels=labels, **settings)
+                        self.set_annotations([doc], scores, multi_label=multi_label, decision=decision)
+                    except Exception as err:
+                        error_handler(self.name, self, [doc], err)
+                    yield doc
 
     # -- training ---------------------------------------------------------
     def _training_labels(self, example: Example) -> List[str]:
@@ -601,15 +679,21 @@ class GliZNetTextCategorizer(TrainablePipe):
         return self.scorer(examples, **kwargs)
 
     # -- serialization ----------------------------------------------------
-    def _restore_runtime_settings(self, given: Dict[str, Any]) -> None:
-        """After loading, a setting passed to the constructor that differs from
-        what the saved pipe was constructed with is a load-time override: keep it."""
+    def _restore_runtime_settings(self, given: Dict[str, Any], overrides: bool = True) -> None:
+        """After loading from disk, a setting passed to the constructor (the loaded
+        config with any ``spacy.load`` override) that differs from what the saved
+        config held (``constructed_with``) is a load-time override: it wins. Otherwise
+        (and always from bytes, which have no load-time config) the saved value stays,
+        and goes into the config if the config can hold it."""
         saved_given = self.cfg.get("constructed_with", {})
-        for key in RUNTIME_SETTINGS:
+        self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
+        for key in RUNTIME_SETTINGS if overrides else ():
             if key in saved_given and _norm(given[key]) != _norm(saved_given[key]):
                 self.cfg[key] = given[key]
-        self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
         self.cfg["constructed_with"] = given
+        for key in RUNTIME_SETTINGS:
+            if _norm(self.cfg[key]) != _norm(given[key]):
+                self._set_setting(key, self.cfg[key])
 
     def from_disk(self, path, *, exclude=tuple()):
         given = dict(self.cfg["constructed_with"])
@@ -620,7 +704,7 @@ class GliZNetTextCategorizer(TrainablePipe):
     def from_bytes(self, bytes_data, *, exclude=tuple()):
         given = dict(self.cfg["constructed_with"])
         super().from_bytes(bytes_data, exclude=exclude)
-        self._restore_runtime_settings(given)
+        self._restore_runtime_settings(given, overrides=False)
         return self
 
 

@@ -19,6 +19,11 @@ against:
   scores on the corpus, whatever its absolute level. Labels without statistics pass
   only as the top label or by their own ``thresholds``.
 
+Each relative rule has its own default ``rule_param`` (:data:`RULE_PARAM_DEFAULTS`, all
+chosen on train_pool alone: margin 0.015 and ratio 0.97 by ``examples/zero_shot/select_rule.py``,
+zscore 2.0 by ``examples/adapt``), used when ``rule_param`` is None; a parameter given for one rule never carries over
+to another. Scores must be numbers: a NaN score is an error, never a silent decision.
+
 The relative rules do not use the global ``threshold``; a label with its own entry in
 ``thresholds`` is also predicted when its score reaches that value. With them every doc
 gets at least one label, so they do not suit data where docs may have no label. In
@@ -40,6 +45,9 @@ import numpy as np
 from .errors import GliZNetInputError, UnknownLabelWarning
 
 RULES = ("threshold", "ratio", "margin", "zscore")
+#: each relative rule's ``rule_param`` when none is given (margin and ratio:
+#: examples/zero_shot/select_rule.py; zscore: examples/adapt, both on train_pool alone)
+RULE_PARAM_DEFAULTS: Dict[str, float] = {"ratio": 0.97, "margin": 0.015, "zscore": 2.0}
 THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 
 
@@ -87,8 +95,9 @@ def validate_thresholds(values: Optional[Mapping[str, Any]],
 def validate_rule(rule: Any, param: Any) -> Tuple[str, Optional[float]]:
     """Check a decision rule and its parameter; returns them normalised.
 
-    ``"threshold"`` ignores ``param``; ``"ratio"`` needs a ratio in (0, 1];
-    ``"margin"`` a margin in [0, 1].
+    ``"threshold"`` ignores ``param``; ``"ratio"`` takes a ratio in (0, 1];
+    ``"margin"`` a margin in [0, 1]; None gives the rule's own default
+    (:data:`RULE_PARAM_DEFAULTS`).
     """
     if rule not in RULES:
         raise GliZNetInputError(f"decision_rule must be one of {list(RULES)}, got {rule!r}")
@@ -97,12 +106,7 @@ def validate_rule(rule: Any, param: Any) -> Tuple[str, Optional[float]]:
             raise GliZNetInputError(f"rule_param must be a number or null, got {param!r}")
         return rule, None if param is None else float(param)
     if param is None:
-        raise GliZNetInputError(
-            f"decision_rule {rule!r} needs rule_param ("
-            + {"ratio": "the share of the top score a label must reach, in (0, 1]",
-               "margin": "how far below the top score a label may be, in [0, 1]",
-               "zscore": "how many standard deviations above its corpus mean a label's logit "
-                         "must be"}[rule] + ")")
+        return rule, RULE_PARAM_DEFAULTS[rule]
     if not _is_number(param) or not math.isfinite(float(param)):
         raise GliZNetInputError(f"rule_param must be a number, got {param!r}")
     value = float(param)
@@ -181,6 +185,11 @@ def decide(scores: np.ndarray, *, multi_label: bool = True, rule: str = "thresho
     s = scores[None, :] if single else scores
     if s.ndim != 2:
         raise GliZNetInputError(f"scores must be a (K,) or (N, K) array, got shape {scores.shape}")
+    if np.isnan(s).any():
+        rows = sorted({int(r) for r in np.nonzero(np.isnan(s))[0]})
+        raise GliZNetInputError(
+            f"scores hold NaN (row(s) {rows[:10]}{'...' if len(rows) > 10 else ''}): no label can be "
+            f"decided from them; the model's weights or inputs are broken")
     out = np.zeros(s.shape, dtype=bool)
     if s.shape[1] == 0 or s.shape[0] == 0:
         return out[0] if single else out

@@ -24,7 +24,11 @@ imports it only inside :func:`classify_dataset`, and the class itself needs
 nothing of Ray, so it can be tested and used on plain batches.
 """
 
+import hashlib
+import json
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -35,6 +39,28 @@ from .labels import LabelsArg
 
 FACTORY = "gliznet_textcat"
 RAY_EXTRA_HINT = 'pip install "spacy-gliznet[ray]"  (installs ray[data] 2.60)'
+# An actor killed by its batch (out of memory, a crash in native code) is restarted and
+# the batch retried at most this often (Ray Data's defaults are unbounded); the third
+# incarnation names the row that killed the two before it (see GliZNetBatchClassifier).
+MAX_RESTARTS = 3
+MAX_TASK_RETRIES = 3
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+def check_model_path(model: Optional[Union[str, Path]]) -> Optional[str]:
+    """``model`` as actors must receive it: an existing path made absolute (actors do
+    not share the driver's working directory), a Hub id as it is, None as None; a
+    path that does not exist and cannot be a Hub id is a GliZNetLoadError here, in
+    the driver, before any actor starts."""
+    if model is None:
+        return None
+    path = Path(model)
+    if path.exists():
+        return str(path.resolve())
+    if _HUB_ID.fullmatch(str(model)) and ".." not in str(model):
+        return str(model)
+    raise GliZNetLoadError(f"model {str(model)!r} does not exist (no such file or directory) and is "
+                           f"not a Hub id ('org/name')")
 
 
 def require_ray():
@@ -122,6 +148,7 @@ def load_classifier_pipeline(model: Optional[Union[str, Path]] = None, *, labels
     import spacy
 
     mixed = {"mixed_precision": bool(mixed_precision), **({"quantize": True} if quantize else {})}
+    model = check_model_path(model)
     path = Path(model) if model is not None else None
     if path is not None and (path / "config.cfg").is_file():
         config = spacy.util.load_config(path / "config.cfg")
@@ -272,6 +299,40 @@ class GliZNetBatchClassifier:
                 'cupy: pip install "spacy[cuda12x]" (or the cupy wheel for your CUDA)'
             ) from None
 
+    def _guarded(self, batch: Any, kind: str, names: List[str]) -> Dict[str, np.ndarray]:
+        """``classify_texts`` on the batch, under a marker file that outlives a killed
+        actor (Ray restarts it with the same actor id and retries the batch): the
+        first incarnation that dies on a batch marks it; the next one classifies
+        it row by row, marking each row first; the one after that finds the row
+        that killed its predecessor and fails the job with an error naming it."""
+        texts = _text_values(batch, kind, self.text_column)
+        marker = _marker_path()
+        if marker is None:  # not in a Ray actor
+            return self.classify_texts(texts)
+        key = hashlib.sha1("\x00".join(map(str, texts)).encode("utf8", "replace")).hexdigest()
+        seen = _read_marker(marker)
+        if seen.get("key") == key and "row" in seen:
+            row = seen["row"]
+            values = {n: _text_values(batch, kind, n)[row] for n in names}
+            shown = ", ".join(f"{n}={str(v)[:80]!r}" for n, v in values.items())
+            marker.unlink()
+            raise GliZNetInputError(
+                f"row {row} of a batch of {len(texts)} killed its actor twice (out of memory or a "
+                f"crash in native code), so it fails the job: {shown}. Remove or shorten that "
+                f"row, or give actors more memory.")
+        if seen.get("key") != key:
+            _write_marker(marker, {"key": key})
+            out = self.classify_texts(texts)
+        else:  # this batch killed the actor before: find the row
+            parts = []
+            for i, text in enumerate(texts):
+                _write_marker(marker, {"key": key, "row": i})
+                parts.append(self.classify_texts([text]))
+            out = {n: np.concatenate([p[n] for p in parts]) if parts else self.classify_texts([])[n]
+                   for n in self.output_columns}
+        marker.unlink(missing_ok=True)
+        return out
+
     def classify_texts(self, texts: Sequence[Any]) -> Dict[str, np.ndarray]:
         """The output columns for a list of texts (what ``__call__`` adds)."""
         for i, text in enumerate(texts):
@@ -296,7 +357,7 @@ class GliZNetBatchClassifier:
             truncated[i] = bool(doc._.gliznet_truncated)
         top = scores.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
         columns = {name: scores[:, j] for j, name in enumerate(self.score_columns)}
-        columns["top_label"] = np.array([self.labels[j] for j in top], dtype=object)
+        columns["top_label"] = np.array([self.labels[j] for j in top], dtype=object)  # str, even empty
         columns["top_score"] = scores[np.arange(n), top] if n else np.zeros(0, dtype=np.float32)
         columns["truncated"] = truncated
         return columns
@@ -313,7 +374,7 @@ class GliZNetBatchClassifier:
         if clash:
             raise GliZNetInputError(f"the batch already has the output column(s) {clash!r}; rename "
                                     "them or set score_prefix=...")
-        columns = self.classify_texts(_text_values(batch, kind, self.text_column))
+        columns = self._guarded(batch, kind, names)
         if kind == "mapping":
             return {**batch, **columns}
         if kind == "pandas":
@@ -323,8 +384,9 @@ class GliZNetBatchClassifier:
             return out
         import pyarrow as pa
 
-        for name, values in columns.items():
-            batch = batch.append_column(name, pa.array(values.tolist() if values.dtype == object else values))
+        for name, values in columns.items():  # typed: an empty batch has the same schema
+            batch = batch.append_column(name, pa.array(values.tolist(), type=pa.string())
+                                        if values.dtype == object else pa.array(values))
         return batch
 
 
@@ -353,10 +415,9 @@ def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
     if num_cpus is None and num_gpus == 0:
         num_cpus = 1
     _label_keys(labels)  # fail here, not in every actor
-    if model is not None and Path(model).exists():
-        model = str(Path(model).resolve())  # actors do not share the driver's working directory
+    model = check_model_path(model)  # here, before any actor starts
     threads = max(1, int(num_cpus)) if num_cpus is not None else None
-    remote_args: Dict[str, Any] = {}
+    remote_args: Dict[str, Any] = {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}
     if num_cpus is not None:
         remote_args["num_cpus"] = num_cpus
     if num_gpus > 0:
@@ -374,6 +435,32 @@ def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
         udf_modifying_row_count=False,
         **remote_args,
     )
+
+
+def _marker_path() -> Optional[Path]:
+    """The batch marker of this Ray actor (kept across its restarts), or None outside one."""
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return None
+        actor = ray.get_runtime_context().get_actor_id()
+    except Exception:
+        return None
+    return Path(tempfile.gettempdir()) / f"gliznet_actor_{actor}.json" if actor else None
+
+
+def _read_marker(path: Path) -> Dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_marker(path: Path, value: Dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value), encoding="utf8")
+    os.replace(tmp, path)
 
 
 __all__: Tuple[str, ...] = (

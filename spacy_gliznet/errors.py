@@ -19,3 +19,8 @@ class TruncationWarning(UserWarning):
 
 class UnknownLabelWarning(UserWarning):
     """A per-label threshold names a label the component does not have (yet)."""
+
+
+class UnreadTextWarning(UserWarning):
+    """Emitted when part of a text reaches the model only as unknown tokens (e.g. a run
+    of more characters without spaces than a WordPiece tokenizer reads)."""

@@ -43,8 +43,25 @@ Language.factory(
     func=make_gliznet_textcat,
 )
 
-for _name in ("gliznet_labels", "gliznet_truncated", "gliznet_windows", "gliznet_predicted_labels"):
+for _name in ("gliznet_labels", "gliznet_truncated", "gliznet_windows"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
+
+# stored where a plain extension keeps it; read back as a list (msgpack, e.g. a DocBin or
+# nlp.pipe(n_process=N), gives it back as a tuple)
+_PREDICTED_KEY = ("._.", "gliznet_predicted_labels", None, None)
+
+
+def _get_predicted(doc: Doc):
+    value = doc.user_data.get(_PREDICTED_KEY)
+    return None if value is None else list(value)
+
+
+def _set_predicted(doc: Doc, value) -> None:
+    doc.user_data[_PREDICTED_KEY] = value
+
+
+if not Doc.has_extension("gliznet_predicted_labels"):
+    Doc.set_extension("gliznet_predicted_labels", getter=_get_predicted, setter=_set_predicted)
 if not Span.has_extension("gliznet_cats"):
     Span.set_extension("gliznet_cats", default=None)

@@ -22,6 +22,7 @@ out longer than the budget (a tokenizer that merges across the cut) is split.
 """
 
 import sys
+import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -30,7 +31,7 @@ import numpy as np
 from spacy.tokens import Doc, Span
 
 from .encoding import tokenize
-from .errors import GliZNetInputError
+from .errors import GliZNetInputError, UnreadTextWarning
 
 LONG_TEXT_POLICIES = ("windows", "truncate")
 AGGREGATIONS = ("auto", "max", "mean")
@@ -275,6 +276,7 @@ def _units(target: Target, text: str, ids: List[int], offsets: Optional[List[Tup
         char_starts = np.array([base + s for s, _ in offsets], dtype=np.int64)
         owner = np.clip(np.searchsorted(starts, char_starts, side="right") - 1, 0, None)
         counts = np.bincount(owner, minlength=len(tokens)).tolist()
+        first_of = np.concatenate([[0], np.cumsum(counts)]).tolist()  # owner is sorted
     else:
         counts = count_tokens(tokenizer, [t.text for t in tokens])
         char_starts = owner = None
@@ -291,36 +293,37 @@ def _units(target: Target, text: str, ids: List[int], offsets: Optional[List[Tup
             continue
         # one spaCy token longer than the window (a long URL, a blob): cut it by characters
         if char_starts is not None:
-            inner = [int(x) for x in char_starts[owner == j]]
+            inner = char_starts[first_of[j]:first_of[j + 1]].tolist()
             bounds = [t0] + [inner[k] for k in range(piece, len(inner), piece)] + [t1]
         else:
             step = max(1, (t1 - t0) * piece // c)
             bounds = list(range(t0, t1, step)) + [t1]
         bounds = sorted(set(bounds))
-        sub = [text_of(target, a, b) for a, b in zip(bounds, bounds[1:])]
+        sub = [text_of(text, base, a, b) for a, b in zip(bounds, bounds[1:])]
         for (a, b), n_sub in zip(zip(bounds, bounds[1:]), count_tokens(tokenizer, sub)):
             # min(): one character of more than `budget` tokens is left to the encoder,
             # which cuts and flags it (doc._.gliznet_truncated), never silently
             units.extend((x, y, min(m, budget))
-                         for x, y, m in _split_chars(target, a, b, n_sub, tokenizer, budget))
+                         for x, y, m in _split_chars(text, base, a, b, n_sub, tokenizer, budget))
     return units, cuts
 
 
-def text_of(target: Target, start_char: int, end_char: int) -> str:
-    """The doc's text between two doc character positions."""
-    doc = target.doc if isinstance(target, Span) else target
-    return doc.text[start_char:end_char]
+def text_of(text: str, base: int, start_char: int, end_char: int) -> str:
+    """The text between two doc character positions, from ``text``: the text of a
+    doc or span that starts at doc position ``base`` (slicing it costs the length
+    of the piece; ``doc.text`` would rebuild the whole text from every token)."""
+    return text[start_char - base:end_char - base]
 
 
-def _split_chars(target: Target, a: int, b: int, n: int, tokenizer,
+def _split_chars(text: str, base: int, a: int, b: int, n: int, tokenizer,
                  budget: int) -> List[Tuple[int, int, int]]:
     """Character pieces of ``[a, b)`` with at most ``budget`` model tokens each."""
     if n <= budget or b - a <= 1:
         return [(a, b, n)]
     mid = (a + b) // 2
-    left, right = count_tokens(tokenizer, [text_of(target, a, mid), text_of(target, mid, b)])
-    return _split_chars(target, a, mid, left, tokenizer, budget) + \
-        _split_chars(target, mid, b, right, tokenizer, budget)
+    left, right = count_tokens(tokenizer, [text_of(text, base, a, mid), text_of(text, base, mid, b)])
+    return _split_chars(text, base, a, mid, left, tokenizer, budget) + \
+        _split_chars(text, base, mid, b, right, tokenizer, budget)
 
 
 def window_pieces(target: Target, tokenizer, budget: int, overlap: int,
@@ -351,26 +354,29 @@ def window_pieces(target: Target, tokenizer, budget: int, overlap: int,
     spans = plan_windows([u[2] for u in units], budget, overlap, cuts if use_sents else None)
     pieces = [(units[a][0], units[b - 1][1]) for a, b in spans]
     out: List[Piece] = []
-    counts = count_tokens(tokenizer, [text_of(target, a, b) for a, b in pieces])
+    counts = count_tokens(tokenizer, [text_of(text, base, a, b) for a, b in pieces])
+    unit_starts = [u[0] for u in units]
     for (a, b), n in zip(pieces, counts):
-        out.extend(Piece(x, y, m) for x, y, m in _fit(target, a, b, n, tokenizer, budget, units))
+        out.extend(Piece(x, y, m) for x, y, m in _fit(text, base, a, b, n, tokenizer, budget, unit_starts))
     return out
 
 
-def _fit(target: Target, a: int, b: int, n: int, tokenizer, budget: int, units) -> List[Tuple[int, int, int]]:
+def _fit(text: str, base: int, a: int, b: int, n: int, tokenizer, budget: int,
+         unit_starts: Sequence[int]) -> List[Tuple[int, int, int]]:
     """Split the window ``[a, b)`` (chars) in two at a unit start until each part fits
-    (a single character that does not fit is left to the encoder, which flags it)."""
+    (a single character that does not fit is left to the encoder, which flags it);
+    ``unit_starts``: the sorted start characters of the units."""
     if n <= budget or b - a <= 1:
         return [(a, b, n)]
-    inside = [u for u in units if u[0] > a and u[0] < b]
-    mid = inside[len(inside) // 2][0] if inside else (a + b) // 2
+    lo, hi = bisect_right(unit_starts, a), bisect_left(unit_starts, b)  # units starting in (a, b)
+    mid = unit_starts[(lo + hi) // 2] if hi > lo else (a + b) // 2
     if mid <= a or mid >= b:
         mid = (a + b) // 2
-    left = text_of(target, a, mid).rstrip()
+    left = text_of(text, base, a, mid).rstrip()
     right_start = mid
-    l_n, r_n = count_tokens(tokenizer, [left, text_of(target, right_start, b)])
-    return _fit(target, a, a + len(left), l_n, tokenizer, budget, units) + \
-        _fit(target, right_start, b, r_n, tokenizer, budget, units)
+    l_n, r_n = count_tokens(tokenizer, [left, text_of(text, base, right_start, b)])
+    return _fit(text, base, a, a + len(left), l_n, tokenizer, budget, unit_starts) + \
+        _fit(text, base, right_start, b, r_n, tokenizer, budget, unit_starts)
 
 
 # -- scoring a batch of docs ---------------------------------------------------------
@@ -419,8 +425,22 @@ def doc_spans(doc: Doc, settings: LongTextSettings, where: str = "gliznet_textca
                 f"have (its keys: {sorted(doc.spans.keys())}); set spans_key or fill the group "
                 f"(an empty group is fine)"
             )
-        return list(doc.spans[key])
+        return [span for span in doc.spans[key] if len(span)]  # an empty span has no text to score
     return []
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
 
 
 def text_budget(encoder, label_texts: Sequence[str]) -> int:
@@ -438,6 +458,13 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
     """
     plan = ScoringPlan(settings, [], [])
+    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
+    if any(unread):
+        warnings.warn(
+            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
+            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
+            f"reaches the model as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=3)
     if settings.long_text == "windows":
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
     budgets: Dict[Tuple[str, ...], int] = {}
@@ -467,7 +494,8 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
                 if len(pieces) == 1:
                     plan.inputs.append((texts[i], label_texts))
                 else:
-                    plan.inputs.extend((text_of(target, pc.start_char, pc.end_char), label_texts)
+                    base = target.start_char if isinstance(target, Span) else 0
+                    plan.inputs.extend((text_of(texts[i], base, pc.start_char, pc.end_char), label_texts)
                                        for pc in pieces)
                 n = len(pieces)
             else:

@@ -58,6 +58,29 @@ def test_pipe_equals_call(tiny_gliznet_dir, batch_size, model_batch):
         np.testing.assert_allclose(list(a.values()), [b[k] for k in a], atol=1e-5)
 
 
+def test_a_bad_doc_under_a_non_raising_handler_drops_nothing_else(nlp):
+    """Only the bad doc goes to the error handler; the rest of its batch comes back scored."""
+    seen = []
+
+    def handler(name, pipe, docs, err):
+        seen.append(([d.text for d in docs], type(err).__name__))
+
+    texts = [f"the team won match {i}" for i in range(12)]
+    docs = [nlp.make_doc(t) for t in texts]
+    docs[5]._.gliznet_labels = "notalist"
+    nlp.set_error_handler(handler)
+    try:
+        out = list(nlp.pipe(docs, batch_size=4))
+    finally:
+        nlp.set_error_handler(spacy.util.raise_error)
+    assert [d.text for d in out] == texts
+    assert seen == [([texts[5]], "GliZNetInputError")]
+    assert out[5].cats == {} and out[5]._.gliznet_predicted_labels is None
+    for i, doc in enumerate(out):
+        if i != 5:
+            assert doc.cats == pytest.approx(nlp(texts[i]).cats, abs=1e-6)
+
+
 def test_no_labels_is_a_clear_error(tiny_gliznet_dir):
     nlp = make_nlp(tiny_gliznet_dir)
     with pytest.raises(GliZNetInputError, match="no labels to score"):

@@ -8,7 +8,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_gliznet.component import DECISION_DEFAULTS, gliznet_textcat_score
-from spacy_gliznet.decisions import UnknownLabelWarning, decided_labels
+from spacy_gliznet.decisions import RULE_PARAM_DEFAULTS, UnknownLabelWarning, decided_labels
 from spacy_gliznet.errors import GliZNetInputError
 
 from helpers import make_nlp
@@ -70,8 +70,6 @@ def test_bad_settings_are_clear_errors(tiny_gliznet_dir, nlp):
         decisions_nlp(tiny_gliznet_dir, thresholds={"sports": 1.5})
     with pytest.raises(GliZNetInputError, match="decision_rule must be one of"):
         decisions_nlp(tiny_gliznet_dir, decision_rule="top3")
-    with pytest.raises(GliZNetInputError, match="needs rule_param"):
-        decisions_nlp(tiny_gliznet_dir, decision_rule="ratio", rule_param=None)
     with pytest.warns(UnknownLabelWarning, match="weather"):
         decisions_nlp(tiny_gliznet_dir, thresholds={"weather": 0.3})
     pipe = nlp.get_pipe("gliznet_textcat")
@@ -80,7 +78,64 @@ def test_bad_settings_are_clear_errors(tiny_gliznet_dir, nlp):
     with pytest.raises(GliZNetInputError):
         nlp(TEXTS[0], component_cfg={"gliznet_textcat": {"rule_param": -1.0}})
     # the error handler of nlp() re-raises; the doc stays unannotated otherwise
-    assert pipe.rule_param == DECISION_DEFAULTS["rule_param"]
+    assert pipe.rule_param == RULE_PARAM_DEFAULTS["margin"]
+
+
+def test_each_rule_has_its_own_default_parameter(tiny_gliznet_dir):
+    """ratio without rule_param is ratio 0.97, not the margin's 0.015 (every label passed);
+    a per-call or set rule switch never keeps the other rule's parameter."""
+    ratio = decisions_nlp(tiny_gliznet_dir, decision_rule="ratio")
+    assert ratio.get_pipe("gliznet_textcat").rule_param == RULE_PARAM_DEFAULTS["ratio"] == 0.97
+    for doc in ratio.pipe(TEXTS):
+        assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.97)
+    # a pipe with margin 0.9 (nearly every label), a call with ratio: ratio's own default
+    wide = decisions_nlp(tiny_gliznet_dir, decision_rule="margin", rule_param=0.9)
+    doc = wide(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "ratio"}})
+    assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.97)
+    doc = ratio(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "margin"}})
+    assert doc._.gliznet_predicted_labels == expected(doc, rule="margin", param=0.015)
+    doc = wide(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "margin"}})
+    assert doc._.gliznet_predicted_labels == expected(doc, rule="margin", param=0.9)  # the pipe's
+    pipe = wide.get_pipe("gliznet_textcat")
+    pipe.decision_rule = "ratio"
+    assert pipe.rule_param == 0.97
+    assert wide.config["components"]["gliznet_textcat"]["rule_param"] is None
+
+
+def test_load_time_settings_win_whatever_their_value(tiny_gliznet_dir, tmp_path):
+    """An override equal to the value the pipe was first built with still wins over a
+    value set on the pipe later (find-thresholds sets decision_rule = "threshold")."""
+    nlp = decisions_nlp(tiny_gliznet_dir)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    pipe.decision_rule = "threshold"
+    pipe.threshold = 0.3
+    assert nlp.config["components"]["gliznet_textcat"]["decision_rule"] == "threshold"
+    nlp.to_disk(tmp_path / "p")
+    plain = spacy.load(tmp_path / "p").get_pipe("gliznet_textcat")
+    assert (plain.decision_rule, plain.threshold) == ("threshold", 0.3)
+    over = spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {
+        "decision_rule": "margin", "threshold": 0.5}}})
+    op = over.get_pipe("gliznet_textcat")
+    assert (op.decision_rule, op.rule_param, op.threshold) == ("margin", 0.015, 0.5)
+    doc = over(TEXTS[0])
+    assert doc._.gliznet_predicted_labels == expected(doc, rule="margin", param=0.015)
+
+
+def test_any_label_text_survives_a_save_and_a_load(tiny_gliznet_dir, tmp_path):
+    """Labels and thresholds the config cannot hold ('@' starts a registry name in
+    config.cfg; '=', ':' and '[' break its keys) stay in the pipe's own saved data."""
+    odd = {"@home": "home page", "a = b": "a b", "x:y [z]": "x y z", 'q"#': "quote"}
+    nlp = decisions_nlp(tiny_gliznet_dir)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    pipe.labels = odd
+    pipe.thresholds = {"@home": 0.2, "a = b": 0.3, "x:y [z]": 0.4}
+    nlp.to_disk(tmp_path / "p")
+    for loaded in (spacy.load(tmp_path / "p"),
+                   decisions_nlp(tiny_gliznet_dir).from_bytes(nlp.to_bytes())):
+        lp = loaded.get_pipe("gliznet_textcat")
+        assert lp.label_descriptions == odd
+        assert lp.thresholds == pytest.approx({"@home": 0.2, "a = b": 0.3, "x:y [z]": 0.4})
+        assert set(loaded("the team won").cats) == set(odd)
 
 
 def test_round_trip_and_load_time_override(tiny_gliznet_dir, tmp_path):
@@ -100,7 +155,9 @@ def test_round_trip_and_load_time_override(tiny_gliznet_dir, tmp_path):
     over = spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {
         "decision_rule": "ratio", "rule_param": 0.8, "thresholds": {"music": 0.1}}}})
     op = over.get_pipe("gliznet_textcat")
-    assert (op.decision_rule, op.rule_param, op.thresholds) == ("ratio", 0.8, {"music": 0.1})
+    # (spaCy applies config overrides as dotted paths: a thresholds entry joins the saved ones)
+    assert (op.decision_rule, op.rule_param) == ("ratio", 0.8)
+    assert op.thresholds == pytest.approx({"sports": 0.2, "food": 0.9, "music": 0.1})
     # bytes round trip
     again = decisions_nlp(tiny_gliznet_dir, decision_rule="threshold").from_bytes(nlp.to_bytes())
     assert again.get_pipe("gliznet_textcat").thresholds == {"sports": 0.2, "food": 0.9}
@@ -188,3 +245,14 @@ def test_benchmark_counts_what_the_component_decides(tmp_path, tiny_gliznet_dir)
                 for doc in nlp.pipe([r["text"] for r in d.rows], component_cfg=cfg)]
         gold = [[index[g] for g in r["labels"]] for r in d.rows]
         assert res["datasets"][d.name]["model"] == pytest.approx(macro_f1(gold, pred, len(d.labels)))
+
+
+def test_predicted_labels_come_back_from_a_docbin_as_a_list(nlp):
+    from spacy.tokens import DocBin
+
+    doc = nlp(TEXTS[0])
+    assert isinstance(doc._.gliznet_predicted_labels, list)
+    (back,) = DocBin(docs=[doc], store_user_data=True).get_docs(nlp.vocab)
+    assert back._.gliznet_predicted_labels == doc._.gliznet_predicted_labels
+    assert isinstance(back._.gliznet_predicted_labels, list)
+    assert nlp.make_doc("x")._.gliznet_predicted_labels is None

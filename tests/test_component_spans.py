@@ -149,7 +149,8 @@ def test_spans_key_with_call_and_doc_labels(tiny_gliznet_dir, plain):
     doc.spans["parts"] = [doc[0:5], doc[6:12], doc[3:8], doc[2:2]]  # overlapping and empty spans
     labels = ["music", "news"]
     out = nlp.get_pipe("gliznet_textcat")(doc, labels=labels)
-    for s in out.spans["parts"]:
+    assert out.spans["parts"][3]._.gliznet_cats is None  # an empty span has no text to score
+    for s in list(out.spans["parts"])[:3]:
         assert list(s._.gliznet_cats) == labels
         np.testing.assert_allclose([s._.gliznet_cats[k] for k in labels], own_doc_scores(plain, s.text, labels),
                                    atol=1e-5)
@@ -238,3 +239,37 @@ def test_training_on_a_long_text_warns_once_that_it_reads_the_first_window(tiny_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pipe.update([eg], sgd=None)  # once per pipe
+
+
+@pytest.mark.parametrize("aggregation", ["max", "mean"])
+def test_zero_length_spans_are_not_scored_and_do_not_count(tiny_gliznet_dir, plain, aggregation):
+    """A zero-length span used to give the doc the empty string's scores."""
+    nlp = spans_nlp(tiny_gliznet_dir, span_source="spans", doc_cats="spans", aggregation=aggregation)
+    text = "the team won the match"
+    doc = nlp.make_doc(text)
+    doc.spans["sc"] = [doc[2:2]]  # only an empty span: the doc is scored whole
+    doc = nlp(doc)
+    np.testing.assert_allclose(cats(doc), own_doc_scores(plain, text), atol=1e-6)
+    assert doc.spans["sc"][0]._.gliznet_cats is None
+    doc = nlp.make_doc(text + " . pasta cooking")
+    doc.spans["sc"] = [doc[0:5], doc[5:5], doc[6:8]]
+    doc = nlp(doc)
+    spans = [doc.spans["sc"][0], doc.spans["sc"][2]]
+    want = np.stack([own_doc_scores(plain, s.text) for s in spans])
+    want = want.max(0) if aggregation == "max" else \
+        (want * np.array([[len(s)] for s in spans])).sum(0) / sum(len(s) for s in spans)
+    np.testing.assert_allclose(cats(doc), want, atol=1e-5)
+    assert doc.spans["sc"][1]._.gliznet_cats is None
+
+
+def test_runs_the_tokenizer_reads_as_unknown_are_reported(nlp):
+    """Two different 50k-character blobs got identical scores and no word about it."""
+    blobs = ["ab" * 25_000, "cd" * 25_000]
+    with pytest.warns(UserWarning, match=r"1 text\(s\) hold 50000 characters .*one unknown token"):
+        first = nlp(blobs[0])
+    with pytest.warns(UserWarning, match="unknown token"):
+        list(nlp.pipe(["the match " + blobs[1]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nlp("the team won " + "x" * 100)  # 100 characters: still read
+    assert set(first.cats) == set(LABELS)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from spacy_gliznet.decisions import (
-    THRESHOLD_GRID, UnknownLabelWarning, cutoffs, decide, decided_labels, f1_report,
+    RULE_PARAM_DEFAULTS, THRESHOLD_GRID, UnknownLabelWarning, cutoffs, decide, decided_labels, f1_report,
     tune_thresholds, validate_rule, validate_threshold, validate_thresholds,
 )
 from spacy_gliznet import decisions
@@ -83,8 +83,9 @@ def test_rule_validation():
     assert validate_rule("ratio", 0.7) == ("ratio", 0.7)
     with pytest.raises(GliZNetInputError, match="decision_rule must be one of"):
         validate_rule("top_k", 2)
-    with pytest.raises(GliZNetInputError, match="needs rule_param"):
-        validate_rule("ratio", None)
+    # each relative rule has its own default parameter, never the other rule's
+    assert validate_rule("ratio", None) == ("ratio", RULE_PARAM_DEFAULTS["ratio"]) == ("ratio", 0.97)
+    assert validate_rule("margin", None) == ("margin", 0.015)
     with pytest.raises(GliZNetInputError, match=r"\(0, 1\]"):
         validate_rule("ratio", 0.0)
     with pytest.raises(GliZNetInputError, match=r"\[0, 1\]"):
@@ -166,8 +167,7 @@ def test_zscore_rule_top_label_plus_labels_that_stand_out():
                           label_stats=stats) == ["c", "b"]
     assert decide_labels(scores, ["a", "b", "c"], multi_label=False, rule="zscore",
                          param=2.0, label_stats=stats).tolist() == [False, False, True]
-    with pytest.raises(GliZNetInputError, match="needs rule_param"):
-        decisions.validate_rule("zscore", None)
+    assert decisions.validate_rule("zscore", None) == ("zscore", 2.0)  # its own default
     with pytest.raises(GliZNetInputError, match="label statistics"):
         decisions.decide(scores, rule="zscore", param=2.0)
 
@@ -177,3 +177,12 @@ def test_label_stats_validation():
     for bad in ({"a": [0.0, 0.0]}, {"a": [1.0]}, {"a": ["x", 1.0]}, {"a": [float("nan"), 1.0]}, [1]):
         with pytest.raises(GliZNetInputError, match="label_stats"):
             decisions.validate_label_stats(bad)
+
+
+@pytest.mark.parametrize("rule,multi", [("margin", True), ("ratio", True), ("threshold", True),
+                                        ("margin", False)])
+def test_nan_scores_are_an_error_not_a_decision(rule, multi):
+    with pytest.raises(GliZNetInputError, match=r"scores hold NaN \(row\(s\) \[1\]\)"):
+        decide(np.array([[0.2, 0.4], [np.nan, 0.3]]), rule=rule, multi_label=multi)
+    with pytest.raises(GliZNetInputError, match="NaN"):
+        decided_labels(["a", "b"], [float("nan"), 0.1], rule=rule, multi_label=multi)

@@ -207,3 +207,73 @@ def run_ray_classify_example(tmp_path, pipeline_dir, texts):
         tables.append(pq.read_table(out).to_pydict())
     assert "text" in tables[0] and "body" not in tables[1]
     return tables
+
+
+def test_missing_model_path_is_refused_in_the_driver(tmp_path):
+    """Not 'labels are needed', and not an ActorDiedError after the actors start."""
+    with pytest.raises(GliZNetLoadError, match=r"'/no/such' does not exist"):
+        GliZNetBatchClassifier("/no/such")
+    with pytest.raises(GliZNetLoadError, match="does not exist"):
+        GliZNetBatchClassifier(tmp_path / "missing", labels=["a"])
+    with pytest.raises(GliZNetLoadError, match=r"'/no/such' does not exist"):
+        classify_dataset(NeverRun(), "/no/such", labels=["a"])
+
+
+class NeverRun:
+    """A dataset stand-in that records what map_batches was given."""
+
+    def map_batches(self, fn, **kwargs):
+        self.kwargs = kwargs
+        return self
+
+
+def test_actor_restarts_and_retries_are_bounded(pipeline_dir):
+    """Ray Data's defaults restart a killed actor and retry its batch forever."""
+    pytest.importorskip("ray")
+    from spacy_gliznet.distributed import MAX_RESTARTS, MAX_TASK_RETRIES
+
+    ds = classify_dataset(NeverRun(), pipeline_dir, num_actors=2)
+    assert 0 < ds.kwargs["max_restarts"] == MAX_RESTARTS <= 5
+    assert 0 < ds.kwargs["max_task_retries"] == MAX_TASK_RETRIES <= 5
+    assert ds.kwargs["fn_constructor_kwargs"]["model"] == str(pipeline_dir.resolve())
+
+
+class Killed(BaseException):
+    """Stands for the actor process dying (OOM, segfault): nothing after it runs."""
+
+
+def test_a_row_that_kills_its_actor_twice_is_named(pipeline_dir, tmp_path, monkeypatch):
+    """Each call is one incarnation of the actor (the marker file outlives it)."""
+    from spacy.language import Language
+
+    import spacy_gliznet.distributed as distributed
+
+    if not Language.has_factory("test_poison_pill"):
+        @Language.component("test_poison_pill")
+        def poison_pill(doc):
+            if "POISON" in doc.text:
+                raise Killed()
+            return doc
+
+    monkeypatch.setattr(distributed, "_marker_path", lambda: tmp_path / "actor.json")
+    clf = GliZNetBatchClassifier(pipeline_dir, batch_size=8)
+    clf.nlp.add_pipe("test_poison_pill")
+    batch = {"id": np.arange(5), "text": np.array(["the match", "pasta", "POISON pill", "a song",
+                                                    "news"], dtype=object)}
+    for _ in range(2):  # the first incarnation dies on the batch, the second on the row
+        with pytest.raises(Killed):
+            clf(batch)
+    with pytest.raises(GliZNetInputError, match=r"row 2 of a batch of 5 killed its actor twice.*"
+                                                r"id='2', text='POISON pill'"):
+        clf(batch)
+    assert not (tmp_path / "actor.json").exists()
+    ok = {"id": np.arange(2), "text": np.array(["the match", "pasta"], dtype=object)}
+    assert list(clf(ok)["top_label"]) == list(clf.classify_texts(["the match", "pasta"])["top_label"])
+
+
+def test_empty_arrow_batch_has_the_same_schema(classifier):
+    pa = pytest.importorskip("pyarrow")
+    full = classifier(pa.table({"text": ["the match"]}))
+    empty = classifier(pa.table({"text": pa.array([], type=pa.string())}))
+    assert empty.num_rows == 0 and empty.schema == full.schema
+    assert empty.schema.field("top_label").type == pa.string()

@@ -46,9 +46,9 @@ def test_tuning_report_hand_made():
     assert "0.20 (global)" in table and "**macro-F1**" in table and "**micro-F1**" in table
 
 
-def write_dev(path, nlp):
+def write_dev(path, nlp, rows=DEV):
     db = DocBin()
-    for text, cats in DEV:
+    for text, cats in rows:
         doc = nlp.make_doc(text)
         doc.cats = cats
         db.add(doc)
@@ -130,3 +130,47 @@ def test_find_thresholds_refuses_what_it_cannot_tune(tmp_path, tiny_gliznet_dir)
         find_thresholds(tmp_path / "single", dev, tmp_path / "o", progress=False)
     with pytest.raises(GliZNetInputError, match="no component 'nope'"):
         find_thresholds(tmp_path / "single", dev, tmp_path / "o", component="nope", progress=False)
+
+
+def tiny_pipeline(path, tiny_gliznet_dir, labels):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("gliznet_textcat", config={
+        "model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": str(tiny_gliznet_dir)},
+        "labels": labels})
+    nlp.to_disk(path)
+    return nlp
+
+
+def test_a_label_starting_with_at_survives_find_thresholds(tmp_path, tiny_gliznet_dir):
+    """'@home' in config.cfg's thresholds reads as a registry name (RegistryError E892)."""
+    from spacy_gliznet.cli.find_thresholds import find_thresholds
+
+    labels = ["@home", "away", "draw"]
+    nlp = tiny_pipeline(tmp_path / "in", tiny_gliznet_dir, labels)
+    rows = [(t, {"@home": c["sports"], "away": c["food"], "draw": c["music"]}) for t, c in DEV]
+    dev = write_dev(tmp_path / "dev.spacy", nlp, rows)
+    report = find_thresholds(tmp_path / "in", dev, tmp_path / "out", min_positives=1, progress=False)
+    assert set(report["thresholds"]) == set(labels)
+    pipe = spacy.load(tmp_path / "out").get_pipe("gliznet_textcat")
+    assert pipe.labels == tuple(labels) and pipe.decision_rule == "threshold"
+    assert pipe.thresholds == pytest.approx(report["thresholds"])
+
+
+def test_dev_data_that_cannot_support_tuning_is_refused(tmp_path, tiny_gliznet_dir):
+    from spacy_gliznet.cli.find_thresholds import find_thresholds
+
+    nlp = tiny_pipeline(tmp_path / "in", tiny_gliznet_dir, LABELS)
+    cases = {
+        "no_cats": ([(t, {}) for t, _ in DEV], "carry no cats"),
+        "other_labels": ([(t, {"weather": 1.0}) for t, _ in DEV], r"their cats name only \['weather'\]"),
+        "no_positives": ([(t, {k: 0.0 for k in c}) for t, c in DEV], "no positive label"),
+    }
+    for name, (rows, message) in cases.items():
+        dev = write_dev(tmp_path / f"{name}.spacy", nlp, rows)
+        with pytest.raises(GliZNetInputError, match=message):
+            find_thresholds(tmp_path / "in", dev, tmp_path / name, progress=False)
+        assert not (tmp_path / name).exists()  # no pipeline switched to "threshold" on nothing
+    partial = [(t, {"sports": c["sports"]}) for t, c in DEV]
+    dev = write_dev(tmp_path / "partial.spacy", nlp, partial)
+    with pytest.warns(UserWarning, match=r"2 label\(s\) .* in no dev doc's cats.*'food', 'music'"):
+        find_thresholds(tmp_path / "in", dev, tmp_path / "partial", min_positives=1, progress=False)

@@ -81,6 +81,37 @@ def test_without_the_handler_n_process_hangs():
         run_script("no-handler", timeout=90)
 
 
+ERROR_SCRIPT = textwrap.dedent("""
+    import sys, warnings
+    import spacy, spacy_gliznet
+    warnings.simplefilter("ignore")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("gliznet_textcat", config={"labels": ["sports", "food"], "long_text": "truncate",
+        "model": {"@architectures": "spacy_gliznet.GliZNet.v1", "name": sys.argv[1]}})
+    # long docs: one batch of results is larger than a pipe's buffer (64 KB)
+    docs = [nlp.make_doc(" ".join(["sports"] * 3000) + f" {i}") for i in range(12)]
+    docs[5]._.gliznet_labels = "notalist"
+    try:
+        list(nlp.pipe(docs, n_process=2, batch_size=2))
+        print("RESULT no error")
+    except ValueError as err:
+        print("RESULT " + type(err).__name__ + ": " + str(err).splitlines()[-1])
+""")
+
+
+def test_an_error_in_a_worker_reaches_the_caller_without_a_hang(tiny_gliznet_dir):
+    """spaCy's workers inherit every result pipe (spaCy issue 7934): after one worker's
+    error the parent used to wait in proc.join() forever for a worker stuck sending."""
+    try:
+        proc = subprocess.run([sys.executable, "-c", ERROR_SCRIPT, str(tiny_gliznet_dir)],
+                              capture_output=True, text=True, timeout=150, env=ENV)
+    except subprocess.TimeoutExpired:
+        pytest.fail("nlp.pipe(n_process=2) with a bad doc did not finish in 150 s: it hangs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    assert "doc._.gliznet_labels" in line and "not a single string: 'notalist'" in line, line
+
+
 def _thread_count_in_forked_child() -> int:
     read_fd, write_fd = os.pipe()
     pid = os.fork()

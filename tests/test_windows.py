@@ -232,3 +232,46 @@ def test_window_pieces_of_a_span(tokenizer, nlp_sents):
     pieces = window_pieces(span, tokenizer, 20, 4)
     assert pieces[0].start_char == span.start_char and pieces[-1].end_char == span.end_char
     assert all(span.start_char <= p.start_char < p.end_char <= span.end_char for p in pieces)
+
+
+class CountingDoc:
+    """A Doc that counts the tokens visited to build its text or iterate it: a step
+    that rebuilds the text per window makes the count grow with the square of the text."""
+
+    def __init__(self, doc):
+        self._doc = doc
+        self.visited = 0
+
+    def __iter__(self):
+        self.visited += len(self._doc)
+        return iter(self._doc)
+
+    @property
+    def text(self):
+        self.visited += len(self._doc)
+        return self._doc.text
+
+    def __len__(self):
+        return len(self._doc)
+
+    def __getattr__(self, name):
+        return getattr(self._doc, name)
+
+
+@pytest.mark.parametrize("sentences", [False, True])
+def test_preparing_a_long_doc_visits_each_token_a_bounded_number_of_times(
+        tiny_gliznet_dir, nlp_sents, sentences):
+    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.windows import plan_scoring
+
+    from helpers import make_nlp
+
+    pipe = make_nlp(tiny_gliznet_dir, labels=["sports"]).get_pipe("gliznet_textcat")
+    encoder = ensure_loaded(pipe.model).get_encoder()
+    text = " ".join(["the team won the match ."] * 400 + ["x" * 5000])  # 2,400 tokens + one blob
+    doc = CountingDoc(nlp_sents(text) if sentences else nlp_sents.make_doc(text))
+    plan = plan_scoring([doc], [[("sports", "sports")]], validate_settings(), encoder)
+    assert len(plan.inputs) > 20  # many windows
+    assert doc.visited <= 3 * len(doc), (doc.visited, len(doc), len(plan.inputs))
+    read = "".join(t for t, _ in plan.inputs)
+    assert "x" * 100 in read and read.count("match") >= 400  # the pieces are the doc's text

@@ -20,6 +20,7 @@ thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 """
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -51,7 +52,7 @@ def pick_component(nlp, name: Optional[str] = None) -> Tuple[str, str]:
 def before_cut(pipe, factory: str, labels: Sequence[str]) -> Tuple[Dict[str, Any], np.ndarray]:
     """The pipe's current decision settings and absolute cut per label."""
     if factory == "gliznet_textcat":
-        rule = {"rule": pipe.decision_rule, "param": pipe.rule_param,
+        rule = {"rule": pipe.decision_rule, "param": pipe.rule_param,  # param: the rule's in use
                 "threshold": pipe.threshold, "thresholds": pipe.thresholds,
                 "label_stats": pipe.label_stats}
     else:
@@ -128,8 +129,25 @@ def score_docs(nlp, name: str, factory: str, docs: List, labels: Sequence[str],
     return scores, gold
 
 
-def _config_key_ok(key: str) -> bool:
-    return key == key.strip() and not any(c in key for c in "=:[]\n#;")
+def check_dev_cats(docs: List, labels: Sequence[str], name: str, dev: Any) -> None:
+    """Refuse dev data that cannot support tuning (no doc has cats for the pipe's
+    labels, or no label has a positive: F1 is 0 at every cut, and the rule would
+    switch on nothing), and warn about pipe labels no dev doc mentions."""
+    annotated = {k for d in docs for k in d.cats}
+    found = [lab for lab in labels if lab in annotated]
+    if not found:
+        seen = f"their cats name only {sorted(annotated)[:10]}" if annotated else "they carry no cats"
+        raise GliZNetInputError(
+            f"no dev doc in {str(dev)!r} has cats for the labels of {name} {list(labels)[:10]}: "
+            f"{seen}. Nothing was tuned and the pipeline was not written.")
+    if not any((d.cats.get(lab) or 0.0) > 0 for d in docs for lab in labels):
+        raise GliZNetInputError(
+            f"the dev docs in {str(dev)!r} have no positive label (cats > 0) among {name}'s "
+            f"labels: every threshold scores F1 0. Nothing was tuned and the pipeline was not written.")
+    missing = [lab for lab in labels if lab not in annotated]
+    if missing:
+        warnings.warn(f"find-thresholds: {len(missing)} label(s) of {name} are in no dev doc's cats "
+                      f"and count as negatives everywhere: {missing[:10]}", UserWarning, stacklevel=3)
 
 
 def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: Union[str, Path], *,
@@ -155,22 +173,18 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
         labels = list(dict.fromkeys(k for d in docs for k in d.cats))
     if not labels:
         raise GliZNetInputError(f"no labels: {name} has none and the dev docs carry no cats")
+    check_dev_cats(docs, labels, name, dev)
     scores, gold = score_docs(nlp, name, factory, docs, labels, batch_size, progress)
     before, _ = before_cut(pipe, factory, labels)
     report = tuning_report(scores, gold, labels, before, min_positives=min_positives)
     report.update({"pipeline": str(pipeline), "dev": str(dev), "component": name,
                    "factory": factory})
     if factory == "gliznet_textcat":
+        # the pipe writes them into config.cfg too (per-label ones only where the config
+        # can hold every label; they are always in the component's own saved cfg)
         pipe.threshold = report["threshold"]
         pipe.thresholds = report["thresholds"]
         pipe.decision_rule = "threshold"
-        # show the values in config.cfg too (per-label ones only where every label can
-        # be a config key; they are always in the component's own saved cfg)
-        config = nlp.get_pipe_config(name)
-        config["threshold"] = pipe.threshold
-        config["decision_rule"] = "threshold"
-        if all(_config_key_ok(k) for k in pipe.thresholds):
-            config["thresholds"] = pipe.thresholds
     else:
         pipe.cfg["threshold"] = report["threshold"]
     out = Path(output)
