@@ -293,14 +293,18 @@ class GliZNetEncoder:
         text_ids = self._tokenize(list(texts))
         out = []
         sides: Dict[Tuple[str, ...], LabelSide] = {}
+        side_of: Dict[int, LabelSide] = {}  # inputs often share one label list object
         for i, (tids, labs) in enumerate(zip(text_ids, labels)):
             if not labs:
                 raise GliZNetInputError(f"Input {i} has no labels to score")
             if self.separate_blocks:
-                key = tuple(labs)
-                side = sides.get(key)
+                side = side_of.get(id(labs))
                 if side is None:
-                    side = sides[key] = self.label_side(labs)
+                    key = tuple(labs)
+                    side = sides.get(key)
+                    if side is None:
+                        side = sides[key] = self.label_side(labs)
+                    side_of[id(labs)] = side
                 keep = min(len(tids), self.max_length - 2)
                 kept = tids[:keep]
                 out.append(EncodedInput(

@@ -159,7 +159,8 @@ def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) ->
 
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNetResult, Callable]:
     module = ensure_loaded(model)
-    encoded = module.get_encoder().encode([x[0] for x in X], [list(x[1]) for x in X])
+    encoded = module.get_encoder().encode(
+        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
     batch = module.collate(encoded)
     batch_size = model.attrs["batch_size"]
     if not is_train:

@@ -236,7 +236,11 @@ class GliZNetModel(nn.Module):
         ``label_cache`` where it has them; otherwise (training: gradients must
         reach the label encoder, and dropout draws anew) they are computed."""
         def compute(which: Optional[List[int]] = None) -> torch.Tensor:
-            return by_length(self._label_block_vectors, batch_size, *b.label_tensors(which))
+            ids, attention, pool = b.label_tensors(which)
+            # label blocks are short: as many per backbone call as fit the tokens of
+            # `batch_size` full-length sequences (small calls cost 4x more per label)
+            chunk = batch_size and batch_size * max(1, self.max_length // max(1, ids.shape[1]))
+            return by_length(self._label_block_vectors, chunk, ids, attention, pool)
 
         if torch.is_grad_enabled() or self.training or not self.label_cache.max_size:
             return compute()
