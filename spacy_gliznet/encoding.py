@@ -93,7 +93,7 @@ class EncodedInput:
         self.n_text_tokens_used = n_text_tokens_used
         self.text_ids = text_ids
         self.label_side = label_side
-        self._passes = passes if passes is not None or make_passes else []
+        self._passes = passes if passes is not None else (None if make_passes else [])
         self._make_passes = make_passes
 
     @property
