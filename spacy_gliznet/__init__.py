@@ -2,9 +2,10 @@
 
 Modules, in the order data flows through them (each imports only those above it):
 
-- ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``parallel``: leaves
-  (exceptions, the model config, what the model returns, label sets, decision rules
-  and thresholds, the worker-thread fork handler);
+- ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``parallel``,
+  ``label_cache``: leaves (exceptions, the model config, what the model returns, label
+  sets, decision rules and thresholds, the worker-thread fork handler, the cache of
+  label vectors);
 - ``encoding``: texts and labels -> token ids, passes and padded batches;
 - ``windows``: long docs and spans -> the texts to score, and their aggregation;
 - ``modeling``: the torch model and its one forward;

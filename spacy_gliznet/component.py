@@ -37,6 +37,7 @@ from .losses import LossFunction, make_gliznet_loss
 from .outputs import GliZNetOutput, activate
 
 RUNTIME_SETTINGS = ("labels", "multi_label", "threshold", "thresholds", "decision_rule", "rule_param",
+                    "cats_top_k",
                     *LONG_TEXT_DEFAULTS)
 # The multi-label decision rule of the bundled model, chosen on train_pool alone
 # (examples/zero_shot/select_rule.py); see decisions.py for the rules. rule_param null:
@@ -69,6 +70,7 @@ DEFAULT_CONFIG = {
     "multi_label": True,
     "threshold": 0.5,
     **DECISION_DEFAULTS,
+    "cats_top_k": None,
     "negative_samples": 0,
     "shuffle_labels": True,
     **LONG_TEXT_DEFAULTS,
@@ -118,6 +120,7 @@ def make_gliznet_textcat(
     thresholds: Optional[Dict[str, float]] = None,
     decision_rule: str = DECISION_DEFAULTS["decision_rule"],
     rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
+    cats_top_k: Optional[int] = None,
 ) -> "GliZNetTextCategorizer":
     """Create a ``gliznet_textcat`` component.
 
@@ -145,6 +148,9 @@ def make_gliznet_textcat(
     one holding ``=``, ``:``, ``[``, ...), which is saved with the pipe's own data.
     On load, a value given to ``spacy.load(path, config=...)`` (or any value that
     differs from the saved config) wins over the saved one, whatever it is.
+    cats_top_k: null writes every label's score to ``doc.cats``; k writes only the
+        k best (best first). Decisions still see every label. spaCy's scorer
+        reads a label missing from ``doc.cats`` as 0.0 (see the README).
     negative_samples: in training, how many labels of the pipe's label set that a
         training example does not mention to add as negatives.
     shuffle_labels: shuffle each training example's labels (labels attend to each other).
@@ -176,6 +182,7 @@ def make_gliznet_textcat(
         long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
         span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
         thresholds=thresholds, decision_rule=decision_rule, rule_param=rule_param,
+        cats_top_k=cats_top_k,
     )
     _PIPELINES[pipe] = weakref.ref(nlp)
     return pipe
@@ -268,6 +275,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         thresholds: Optional[Dict[str, float]] = None,
         decision_rule: str = DECISION_DEFAULTS["decision_rule"],
         rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
+        cats_top_k: Optional[int] = None,
         **long_text_settings: Any,
     ) -> None:
         self.vocab = vocab
@@ -282,6 +290,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             "threshold": validate_threshold(threshold),
             **self._check_decision(thresholds=thresholds, decision_rule=decision_rule,
                                    rule_param=rule_param, known=[k for k, _ in pairs]),
+            "cats_top_k": decisions.validate_top_k(cats_top_k),
             "negative_samples": int(negative_samples),
             "label_stats": {},
             "shuffle_labels": bool(shuffle_labels),
@@ -308,6 +317,24 @@ class GliZNetTextCategorizer(TrainablePipe):
     @property
     def label_descriptions(self) -> Dict[str, str]:
         return {k: t for k, t in self.cfg["labels"]}
+
+    @property
+    def label_data(self) -> LabelsArg:
+        """The pipe's labels as ``spacy init labels`` writes them (and
+        ``[initialize.components.NAME] labels`` reads them back): a list, or a
+        ``{label: description}`` dict when a description differs from its label."""
+        if all(k == t for k, t in self.cfg["labels"]):
+            return list(self.labels)
+        return self.label_descriptions
+
+    @property
+    def cats_top_k(self) -> Optional[int]:
+        """How many of the best labels go to ``doc.cats`` (None: all)."""
+        return self.cfg["cats_top_k"]
+
+    @cats_top_k.setter
+    def cats_top_k(self, value: Optional[int]) -> None:
+        self.cfg["cats_top_k"] = decisions.validate_top_k(value)
 
     @property
     def multi_label(self) -> bool:
@@ -460,16 +487,19 @@ class GliZNetTextCategorizer(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc],
                         scores: Tuple[List[LabelPairs], Optional[Tuple[ScoringPlan, GliZNetResult]]],
                         multi_label: Optional[bool] = None,
-                        decision: Optional[Dict[str, Any]] = None) -> None:
-        """Write scores to ``doc.cats`` and the decided labels to
-        ``doc._.gliznet_predicted_labels``; ``decision``: per-call decision settings
-        (threshold, thresholds, decision_rule, rule_param)."""
+                        decision: Optional[Dict[str, Any]] = None,
+                        cats_top_k: Optional[int] = None) -> None:
+        """Write scores to ``doc.cats`` (the ``cats_top_k`` best) and the decided labels
+        (from every label) to ``doc._.gliznet_predicted_labels``; ``decision``:
+        per-call decision settings (threshold, thresholds, decision_rule, rule_param);
+        ``cats_top_k``: per call, None for the pipe's."""
         pairs, scored = scores
         if scored is None:
             return
         plan, result = scored
         multi = self.multi_label if multi_label is None else bool(multi_label)
         rule = self.decision_settings(**(decision or {}))
+        top_k = self.cats_top_k if cats_top_k is None else decisions.validate_top_k(cats_top_k)
         activation = "sigmoid" if multi else "softmax"
         truncated = 0
         per_doc = collect_scores(plan, result.encoded, result.logits,
@@ -478,8 +508,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             if out.cats is not None:
                 predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
                     list(out.cats), list(out.cats.values()), multi_label=multi, **rule)
-                for key, score in out.cats.items():
-                    doc.cats[key] = score
+                doc.cats.update(decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
@@ -497,7 +526,8 @@ class GliZNetTextCategorizer(TrainablePipe):
     def __call__(self, doc: Doc, *, labels: Optional[LabelsArg] = None,
                  multi_label: Optional[bool] = None, threshold: Optional[float] = None,
                  thresholds: Optional[Dict[str, float]] = None, decision_rule: Optional[str] = None,
-                 rule_param: Optional[float] = None, **settings: Any) -> Doc:
+                 rule_param: Optional[float] = None, cats_top_k: Optional[int] = None,
+                 **settings: Any) -> Doc:
         """``settings``: per-call long_text, window_overlap, aggregation, span_source,
         spans_key or doc_cats (``component_cfg``), like ``labels`` and ``multi_label``."""
         error_handler = self.get_error_handler()
@@ -505,7 +535,8 @@ class GliZNetTextCategorizer(TrainablePipe):
             decision = {"threshold": threshold, "thresholds": thresholds,
                         "decision_rule": decision_rule, "rule_param": rule_param}
             scores = self.predict([doc], labels=labels, **settings)
-            self.set_annotations([doc], scores, multi_label=multi_label, decision=decision)
+            self.set_annotations([doc], scores, multi_label=multi_label, decision=decision,
+                                 cats_top_k=cats_top_k)
             return doc
         except Exception as err:
             error_handler(self.name, self, [doc], err)
@@ -515,14 +546,15 @@ class GliZNetTextCategorizer(TrainablePipe):
              labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
              threshold: Optional[float] = None, thresholds: Optional[Dict[str, float]] = None,
              decision_rule: Optional[str] = None, rule_param: Optional[float] = None,
-             **settings: Any) -> Iterator[Doc]:
+             cats_top_k: Optional[int] = None, **settings: Any) -> Iterator[Doc]:
         error_handler = self.get_error_handler()
         decision = {"threshold": threshold, "thresholds": thresholds,
                     "decision_rule": decision_rule, "rule_param": rule_param}
         for docs in minibatch(stream, size=batch_size):
             try:
                 scores = self.predict(docs, labels=labels, **settings)
-                self.set_annotations(docs, scores, multi_label=multi_label, decision=decision)
+                self.set_annotations(docs, scores, multi_label=multi_label, decision=decision,
+                                     cats_top_k=cats_top_k)
                 yield from docs
             except Exception:
                 # one doc at a time: the docs that are fine come back scored, and only a
@@ -530,7 +562,8 @@ class GliZNetTextCategorizer(TrainablePipe):
                 for doc in docs:
                     try:
                         scores = self.predict([doc], labels=labels, **settings)
-                        self.set_annotations([doc], scores, multi_label=multi_label, decision=decision)
+                        self.set_annotations([doc], scores, multi_label=multi_label, decision=decision,
+                                             cats_top_k=cats_top_k)
                     except Exception as err:
                         error_handler(self.name, self, [doc], err)
                     yield doc

@@ -159,7 +159,8 @@ def label_z_scores(labels: Sequence[str], scores: np.ndarray,
 def cutoffs(labels: Sequence[str], threshold: float,
             thresholds: Optional[Mapping[str, float]] = None) -> np.ndarray:
     """Each label's absolute threshold: its own where given, else ``threshold``."""
-    thresholds = thresholds or {}
+    if not thresholds:
+        return np.full(len(labels), threshold, dtype=np.float64)
     return np.array([thresholds.get(lab, threshold) for lab in labels], dtype=np.float64)
 
 
@@ -353,3 +354,28 @@ def tune_thresholds(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
         else:
             tuned[lab] = False
     return ThresholdTuning(labels, global_t, thresholds, positives, tuned)
+
+
+# -- the labels written to doc.cats ------------------------------------------
+def validate_top_k(value: Any, what: str = "cats_top_k") -> Optional[int]:
+    """``cats_top_k``: None (every label) or a whole number >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise GliZNetInputError(f"{what} must be null (every label) or a whole number >= 1, "
+                                f"got {value!r}")
+    return int(value)
+
+
+def top_k_cats(cats: Mapping[str, float], k: Optional[int]) -> Dict[str, float]:
+    """The ``k`` best entries of ``cats``, best first (ties: in the order of ``cats``);
+    None or ``k >= len(cats)``: ``cats`` as it is."""
+    if k is None or k >= len(cats):
+        return dict(cats)
+    keys = list(cats)
+    values = np.fromiter(cats.values(), dtype=np.float64, count=len(keys))
+    kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th best score
+    above = np.nonzero(values > kth)[0].tolist()
+    tied = np.nonzero(values == kth)[0][: k - len(above)].tolist()
+    best = sorted(above + tied, key=lambda i: (-values[i], i))
+    return {keys[i]: cats[keys[i]] for i in best}

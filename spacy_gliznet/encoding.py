@@ -17,7 +17,8 @@ even with an empty text raises :class:`LabelTooLongError`.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -51,7 +52,26 @@ class EncodedPass:
         return len(self.input_ids)
 
 
-@dataclass
+@dataclass(frozen=True)
+class LabelSide:
+    """The label side of inputs whose labels are encoded apart from their text
+    (``separate_blocks``): built once per distinct label list and shared by every
+    input that has it, so that a batch with 10,000 labels costs one label
+    plan, not one per text.
+
+    label_ids: token ids of each label.
+    blocks: per label, the sequence the model reads for it: ``[LAB]`` + its
+        tokens (``"gliznet"`` template) or its tokens + ``[LAB]`` (``"reference"``).
+    marker: position of ``[LAB]`` within each block (0, or -1 for the last).
+    plan: the labels grouped into passes (label indices per pass).
+    """
+
+    label_ids: Tuple[Tuple[int, ...], ...]
+    blocks: Tuple[Tuple[int, ...], ...]
+    marker: int
+    plan: Tuple[Tuple[int, ...], ...]
+
+
 class EncodedInput:
     """The encoding of one text with its labels.
 
@@ -59,16 +79,43 @@ class EncodedInput:
     n_text_tokens: tokens of the full text.
     n_text_tokens_used: tokens of the text that the passes contain.
     passes: the encoder inputs; more than one when the labels needed it.
+    text_ids, label_side: for an encoder with ``separate_blocks``, ``[CLS]`` +
+        the text tokens used, and the (shared) :class:`LabelSide`; the model
+        reads these, and ``passes`` are built only when asked for.
     """
 
-    n_labels: int
-    n_text_tokens: int
-    n_text_tokens_used: int
-    passes: List[EncodedPass] = field(default_factory=list)
+    def __init__(self, n_labels: int, n_text_tokens: int, n_text_tokens_used: int,
+                 passes: Optional[List[EncodedPass]] = None, *,
+                 text_ids: Optional[List[int]] = None, label_side: Optional[LabelSide] = None,
+                 make_passes: Optional[Callable[[], List[EncodedPass]]] = None) -> None:
+        self.n_labels = n_labels
+        self.n_text_tokens = n_text_tokens
+        self.n_text_tokens_used = n_text_tokens_used
+        self.text_ids = text_ids
+        self.label_side = label_side
+        self._passes = passes if passes is not None else (None if make_passes else [])
+        self._make_passes = make_passes
+
+    @property
+    def passes(self) -> List[EncodedPass]:
+        if self._passes is None:
+            self._passes = self._make_passes()
+        return self._passes
+
+    @property
+    def n_passes(self) -> int:
+        """Encoder passes (without building them for a separate-blocks input)."""
+        if self._passes is None and self.label_side is not None:
+            return len(self.label_side.plan)
+        return len(self.passes)
 
     @property
     def text_truncated(self) -> bool:
         return self.n_text_tokens_used < self.n_text_tokens
+
+    def __repr__(self) -> str:
+        return (f"EncodedInput(n_labels={self.n_labels}, n_text_tokens={self.n_text_tokens}, "
+                f"n_text_tokens_used={self.n_text_tokens_used}, n_passes={self.n_passes})")
 
 
 def tokenize(tokenizer, texts: List[str], offsets: bool = False):
@@ -245,23 +292,61 @@ class GliZNetEncoder:
             check_unicode(t, f"Text {i}")
         text_ids = self._tokenize(list(texts))
         out = []
+        sides: Dict[Tuple[str, ...], LabelSide] = {}
+        side_of: Dict[int, LabelSide] = {}  # inputs often share one label list object
         for i, (tids, labs) in enumerate(zip(text_ids, labels)):
             if not labs:
                 raise GliZNetInputError(f"Input {i} has no labels to score")
-            lab_ids = self.label_ids(labs)
-            for lab, ids in zip(labs, lab_ids):
-                if len(ids) > self.max_label_tokens():
-                    raise LabelTooLongError(
-                        f"Label {short_repr(lab)} has {len(ids)} tokens; at most "
-                        f"{self.max_label_tokens()} fit in the model's maximum length of "
-                        f"{self.max_length} tokens. Shorten the label."
-                    )
+            if self.separate_blocks:
+                side = side_of.get(id(labs))
+                if side is None:
+                    key = tuple(labs)
+                    side = sides.get(key)
+                    if side is None:
+                        side = sides[key] = self.label_side(labs)
+                    side_of[id(labs)] = side
+                keep = min(len(tids), self.max_length - 2)
+                kept = tids[:keep]
+                out.append(EncodedInput(
+                    len(labs), len(tids), keep, text_ids=[self.cls_id, *kept], label_side=side,
+                    make_passes=partial(self._side_passes, kept, side, i)))
+                continue
+            lab_ids = self.checked_label_ids(labs)
             keep, plan = self.plan(len(tids), [len(x) for x in lab_ids])
             enc = EncodedInput(len(labs), len(tids), keep)
             for chunk in plan:
                 enc.passes.append(self._build(tids[:keep], [lab_ids[j] for j in chunk], i, chunk))
             out.append(enc)
         return out
+
+    def checked_label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
+        """Token ids of each label; LabelTooLongError for a label that cannot fit."""
+        lab_ids = self.label_ids(labels)
+        limit = self.max_label_tokens()
+        for lab, ids in zip(labels, lab_ids):
+            if len(ids) > limit:
+                raise LabelTooLongError(
+                    f"Label {short_repr(lab)} has {len(ids)} tokens; at most "
+                    f"{limit} fit in the model's maximum length of "
+                    f"{self.max_length} tokens. Shorten the label."
+                )
+        return lab_ids
+
+    def label_side(self, labels: Sequence[str]) -> LabelSide:
+        """The :class:`LabelSide` of a label list (for ``separate_blocks``)."""
+        lab_ids = self.checked_label_ids(labels)
+        _, plan = self.plan(0, [len(x) for x in lab_ids])
+        if self.template == "reference":
+            blocks = tuple(ids + (self.lab_id,) for ids in lab_ids)
+            marker = -1
+        else:
+            blocks = tuple((self.lab_id,) + ids for ids in lab_ids)
+            marker = 0
+        return LabelSide(tuple(lab_ids), blocks, marker, tuple(tuple(c) for c in plan))
+
+    def _side_passes(self, text_ids: List[int], side: LabelSide, example: int) -> List[EncodedPass]:
+        return [self._build(text_ids, [side.label_ids[j] for j in chunk], example, list(chunk))
+                for chunk in side.plan]
 
 
 @dataclass
@@ -325,23 +410,44 @@ class IsolatedSequences:
     labels: distinct label blocks, ``[LAB]`` + the label's tokens.
     label_pools: per label block, the positions pooled: the label tokens
         (``label_pooling="mean"``) or the ``[LAB]`` token (``"lab"``).
-    where: (input, slot, label block) for every label of every input.
+    where: (input, slot, label block) for every label of inputs read from passes.
+    rows: for inputs read from a shared label side, input -> the label block of
+        each of its labels (one list object per label side).
     """
 
     texts: List[List[int]]
     labels: List[List[int]]
     label_pools: List[List[int]]
     where: List[Tuple[int, int, int]]
+    rows: Dict[int, List[int]] = field(default_factory=dict)
 
 
 def isolated_sequences(encoded: Sequence[EncodedInput], label_pooling: str) -> IsolatedSequences:
     """Split the passes of ``encoded`` into separate text and label-block sequences,
-    each distinct label block once."""
+    each distinct label block once. Inputs of a ``separate_blocks`` encoder are read
+    from their text and shared label side, without building passes."""
     texts: List[List[int]] = []
     blocks: Dict[Tuple[int, ...], int] = {}
     pools: List[List[int]] = []
     where: List[Tuple[int, int, int]] = []
+    want_label_token = label_pooling == "mean"
+    side_rows: Dict[int, List[int]] = {}  # id(label side) -> its labels' block indices
+    rows: Dict[int, List[int]] = {}
     for e, enc in enumerate(encoded):
+        side = getattr(enc, "label_side", None)
+        if side is not None and enc.text_ids is not None:
+            texts.append(list(enc.text_ids))
+            row = side_rows.get(id(side))
+            if row is None:
+                row = side_rows[id(side)] = []
+                for block in side.blocks:
+                    if block not in blocks:
+                        blocks[block] = len(blocks)
+                        marker = side.marker % len(block)
+                        pools.append([j for j in range(len(block)) if (j != marker) == want_label_token])
+                    row.append(blocks[block])
+            rows[e] = row
+            continue
         first = enc.passes[0]
         texts.append([t for t, m in zip(first.input_ids, first.text_mask) if m])
         for p in enc.passes:
@@ -358,28 +464,64 @@ def isolated_sequences(encoded: Sequence[EncodedInput], label_pooling: str) -> I
                 key = tuple(t for t, _ in toks)
                 if key not in blocks:
                     blocks[key] = len(blocks)
-                    want_label_token = label_pooling == "mean"
                     pools.append([j for j, (_, is_lab) in enumerate(toks) if is_lab == want_label_token])
                 where.append((e, slot, blocks[key]))
-    return IsolatedSequences(texts, [list(k) for k in blocks], pools, where)
+    return IsolatedSequences(texts, [list(k) for k in blocks], pools, where, rows)
 
 
-@dataclass
 class IsolatedBatch:
-    """Padded tensors of :class:`IsolatedSequences` for the training forward.
+    """Inputs of the isolated forward: padded texts, the distinct label blocks
+    (padded on demand: a model with cached label vectors pads only the new ones)
+    and which block each input's k-th label is.
 
     text_ids, text_attention: (N, St) texts.
-    label_ids, label_attention: (U, Sl) distinct label blocks.
-    label_pool: (U, Sl) 1 at the positions each label block pools.
+    label_blocks: the U distinct label blocks, as the token ids the model reads.
+    label_pools: per label block, the positions it pools.
     slot_label: (N, K) label block of each input's k-th label, -1 where none.
+    label_ids, label_attention, label_pool: (U, Sl) every label block, padded
+        (1 in ``label_pool`` at the positions each block pools).
     """
 
-    text_ids: torch.Tensor
-    text_attention: torch.Tensor
-    label_ids: torch.Tensor
-    label_attention: torch.Tensor
-    label_pool: torch.Tensor
-    slot_label: torch.Tensor
+    def __init__(self, text_ids: torch.Tensor, text_attention: torch.Tensor,
+                 label_blocks: Sequence[Tuple[int, ...]], label_pools: Sequence[Sequence[int]],
+                 slot_label: torch.Tensor, pad_id: int = 0,
+                 device: Optional[torch.device] = None) -> None:
+        self.text_ids = text_ids
+        self.text_attention = text_attention
+        self.label_blocks = list(label_blocks)
+        self.label_pools = list(label_pools)
+        self.slot_label = slot_label
+        self.pad_id = pad_id
+        self.device = device
+        self._all: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
+
+    def label_tensors(self, which: Optional[Sequence[int]] = None
+                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(ids, attention, pool) of the label blocks ``which`` (None: all), padded."""
+        if which is None:
+            if self._all is None:
+                self._all = self.label_tensors(range(len(self.label_blocks)))
+            return self._all
+        which = list(which)
+        ids, att = pad_sequences([self.label_blocks[u] for u in which], self.pad_id)
+        pool = torch.zeros(ids.shape, dtype=torch.long)
+        for row, u in enumerate(which):
+            pool[row, self.label_pools[u]] = 1
+        if self.device is not None:
+            ids, att, pool = ids.to(self.device), att.to(self.device), pool.to(self.device)
+        return ids, att, pool
+
+    @property
+    def label_ids(self) -> torch.Tensor:
+        return self.label_tensors()[0]
+
+    @property
+    def label_attention(self) -> torch.Tensor:
+        return self.label_tensors()[1]
+
+    @property
+    def label_pool(self) -> torch.Tensor:
+        return self.label_tensors()[2]
 
 
 def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -400,24 +542,26 @@ def collate_isolated(
     label_pooling: str,
     device: Optional[torch.device] = None,
 ) -> IsolatedBatch:
-    """Pad the texts and the distinct label blocks of ``encoded`` into a batch."""
+    """Pad the texts of ``encoded`` and list their distinct label blocks."""
     if not encoded:
         raise GliZNetInputError("Nothing to encode: no inputs")
     seqs = isolated_sequences(encoded, label_pooling)
     if not seqs.labels:
         raise GliZNetInputError("Nothing to score: no labels")
     text_ids, text_att = pad_sequences(seqs.texts, pad_id)
-    label_ids, label_att = pad_sequences(seqs.labels, pad_id)
-    pool = torch.zeros(label_ids.shape, dtype=torch.long)
-    for u, positions in enumerate(seqs.label_pools):
-        pool[u, positions] = 1
     slot_label = torch.full((len(encoded), max(n_labels_max, 1)), -1, dtype=torch.long)
-    for e, slot, u in seqs.where:
+    if seqs.where:
+        e, slot, u = torch.tensor(seqs.where, dtype=torch.long).unbind(1)
         slot_label[e, slot] = u
-    tensors = [text_ids, text_att, label_ids, label_att, pool, slot_label]
+    shared: Dict[int, Tuple[List[int], List[int]]] = {}  # one tensor per shared label side
+    for e, row in seqs.rows.items():
+        shared.setdefault(id(row), (row, []))[1].append(e)
+    for row, inputs in shared.values():
+        slot_label[torch.tensor(inputs), : len(row)] = torch.tensor(row, dtype=torch.long)
     if device is not None:
-        tensors = [t.to(device) for t in tensors]
-    return IsolatedBatch(*tensors)
+        text_ids, text_att, slot_label = text_ids.to(device), text_att.to(device), slot_label.to(device)
+    return IsolatedBatch(text_ids, text_att, [tuple(b) for b in seqs.labels], seqs.label_pools,
+                         slot_label, pad_id, device)
 
 
 def collate_inputs(

@@ -136,6 +136,7 @@ def set_torch_model(model: Model, module: GliZNetModel) -> None:
         module.config.max_length = int(max_length)
         module._encoder = None
     module.to(get_torch_default_device())
+    module.clear_label_cache()
     # Same private attribute that spacy-transformers sets to swap its model in.
     model.layers[0].shims[0]._model = module
 
@@ -153,12 +154,13 @@ def ensure_loaded(model: Model) -> GliZNetModel:
 
 
 def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) -> None:
-    ensure_loaded(model)
+    ensure_loaded(model).clear_label_cache()
 
 
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNetResult, Callable]:
     module = ensure_loaded(model)
-    encoded = module.get_encoder().encode([x[0] for x in X], [list(x[1]) for x in X])
+    encoded = module.get_encoder().encode(
+        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
     batch = module.collate(encoded)
     batch_size = model.attrs["batch_size"]
     if not is_train:
@@ -170,6 +172,7 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
             output = model.layers[0].predict((batch, batch_size))
         return GliZNetResult(encoded, logits=logits_per_input(output, encoded)), lambda d: []
     _QUANTIZED.pop(module, None)  # weights are about to change
+    module.clear_label_cache()
     with dropout_rate(module, model.attrs.get("dropout_rate")):
         output, backprop_layer = model.layers[0]((batch, batch_size), is_train)
 

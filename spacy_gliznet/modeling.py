@@ -24,6 +24,7 @@ from torch import nn
 from .config import GliZNetConfig, check_batch_size, resolve_max_length
 from .encoding import Batch, EncodedInput, GliZNetEncoder, IsolatedBatch, collate_inputs
 from .errors import GliZNetInputError, GliZNetLoadError, TruncationWarning
+from .label_cache import LabelVectorCache
 from .labels import validate_labels
 from .outputs import ACTIVATIONS, ClassificationResult, GliZNetOutput, activate
 
@@ -146,6 +147,8 @@ class GliZNetModel(nn.Module):
                                          requires_grad=bool(config.learn_score_offset))
         self.tokenizer = tokenizer
         self._encoder: Optional[GliZNetEncoder] = None
+        # label_attention "isolated": label vectors kept across batches (see label_cache.py)
+        self.label_cache = LabelVectorCache()
 
     # -- the network -----------------------------------------------------------
     def forward(self, batch: Union[Batch, IsolatedBatch],
@@ -170,10 +173,10 @@ class GliZNetModel(nn.Module):
 
     def _forward_packed(self, b: Batch, batch_size: Optional[int]) -> GliZNetOutput:
         n_pass_labels = max(int(b.pass_slots.shape[1]), 1)
-        text_unit, label_unit = by_length(
-            partial(self._pass_vectors, n_labels=n_pass_labels), batch_size,
-            b.input_ids, b.attention_mask, b.label_tokens, b.label_markers, b.text_mask)
-        logits, bce_logits = self._scores(torch.einsum("pd,pkd->pk", text_unit, label_unit))
+        cos, label_unit = by_length(
+            partial(self._pass_scores, n_labels=n_pass_labels, keep_labels=torch.is_grad_enabled()),
+            batch_size, b.input_ids, b.attention_mask, b.label_tokens, b.label_markers, b.text_mask)
+        logits, bce_logits = self._scores(cos)
         valid = b.pass_slots >= 0
         rows = b.pass_example.unsqueeze(1).expand_as(b.pass_slots)[valid]
         cols = b.pass_slots[valid]
@@ -186,6 +189,17 @@ class GliZNetModel(nn.Module):
         mask = torch.zeros((N, K), dtype=torch.bool, device=logits.device)
         mask[rows, cols] = True
         return GliZNetOutput(merge(logits), merge(bce_logits), merge(label_unit), mask)
+
+    def _pass_scores(self, *rows: torch.Tensor, n_labels: int, keep_labels: bool
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Cosines (P, n_labels) of packed passes and their label vectors (P, n_labels, D),
+        or (P, n_labels, 0) when not ``keep_labels`` (prediction: memory grows with
+        labels, not labels x D)."""
+        text_unit, label_unit = self._pass_vectors(*rows, n_labels=n_labels)
+        cos = torch.einsum("pd,pkd->pk", text_unit, label_unit)
+        if not keep_labels:
+            label_unit = label_unit.new_zeros(tuple(label_unit.shape[:2]) + (0,))
+        return cos, label_unit
 
     def _pass_vectors(self, ids: torch.Tensor, attention: torch.Tensor, label_tokens: torch.Tensor,
                       label_markers: torch.Tensor, text_mask: torch.Tensor, n_labels: int
@@ -206,13 +220,47 @@ class GliZNetModel(nn.Module):
 
     def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int]) -> GliZNetOutput:
         text_unit = by_length(self._text_vectors, batch_size, b.text_ids, b.text_attention)
-        label_unit = by_length(self._label_block_vectors, batch_size,
-                               b.label_ids, b.label_attention, b.label_pool)
+        label_unit = self._isolated_label_vectors(b, batch_size)
         mask = b.slot_label >= 0
-        per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
-        logits, bce_logits = self._scores((text_unit.unsqueeze(1) * per_slot).sum(-1))
+        logits, bce_logits = self._scores(label_scores(text_unit, label_unit, b.slot_label))
+        if torch.is_grad_enabled():  # what the loss reads (its label repulsion)
+            per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
+        else:  # prediction reads the scores only
+            per_slot = label_unit.new_zeros(tuple(b.slot_label.shape) + (0,))
         return GliZNetOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
                              per_slot, mask)
+
+    def _isolated_label_vectors(self, b: IsolatedBatch, batch_size: Optional[int]) -> torch.Tensor:
+        """Unit vectors (U, D) of the batch's distinct label blocks. Without
+        gradients and in evaluation mode (prediction) they come from
+        ``label_cache`` where it has them; otherwise (training: gradients must
+        reach the label encoder, and dropout draws anew) they are computed."""
+        def compute(which: Optional[List[int]] = None) -> torch.Tensor:
+            ids, attention, pool = b.label_tensors(which)
+            # label blocks are short: as many per backbone call as fit the tokens of
+            # `batch_size` full-length sequences (small calls cost 4x more per label)
+            chunk = batch_size and batch_size * max(1, self.max_length // max(1, ids.shape[1]))
+            return by_length(self._label_block_vectors, chunk, ids, attention, pool)
+
+        if torch.is_grad_enabled() or self.training or not self.label_cache.max_size:
+            return compute()
+        return self.label_cache.vectors(b.label_blocks, self.label_state(), compute)
+
+    def label_state(self) -> Tuple[Any, ...]:
+        """What the label vectors depend on besides the label: ``max_length``, device,
+        autocast, and the weights of the backbone and label projector (each
+        tensor's storage and version counter, and its gradient's, which Thinc's
+        optimizer zeroes in place at every step). Cheap: no weight is read."""
+        parts: List[Any] = [self.max_length, torch.is_autocast_enabled()]
+        for p in (*self.backbone.parameters(), *self.label_projector.parameters()):
+            g = p.grad
+            parts.append((p.device, p.data_ptr(), p._version,
+                          None if g is None else (id(g), g._version)))
+        return tuple(parts)
+
+    def clear_label_cache(self) -> None:
+        """Forget cached label vectors (the weights are about to change)."""
+        self.label_cache.clear()
 
     def _text_vectors(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         """Unit text vectors (N, D) of texts encoded alone."""
@@ -317,7 +365,7 @@ class GliZNetModel(nn.Module):
             if enc.text_truncated:
                 warn_truncation(enc)
             results.append(ClassificationResult(
-                list(zip(labels, (float(s) for s in scores))), enc.text_truncated, len(enc.passes)
+                list(zip(labels, (float(s) for s in scores))), enc.text_truncated, enc.n_passes
             ))
         return results
 
@@ -346,6 +394,27 @@ class GliZNetModel(nn.Module):
         if labels_list and all(isinstance(x, str) for x in labels_list):
             labels_list = [list(labels_list)] * len(texts)
         return self._predict(texts, labels_list, tokenizer, activation, batch_size)
+
+
+def label_scores(text_unit: torch.Tensor, label_unit: torch.Tensor,
+                 slot_label: torch.Tensor) -> torch.Tensor:
+    """Cosines (N, K) of each input's text vector (N, D) with the vectors (U, D)
+    of its labels (``slot_label`` (N, K): row of ``label_unit``, -1 where none):
+    one text-by-label matrix product per group of inputs with the same labels
+    (one product when all share them), never an (N, K, D) tensor."""
+    cols = slot_label.clamp(min=0)
+    if bool((slot_label == slot_label[:1]).all()):
+        return text_unit @ label_unit[cols[0]].T
+    groups, inverse = torch.unique(slot_label, dim=0, return_inverse=True)
+    members, parts = [], []
+    for g in range(groups.shape[0]):
+        rows = (inverse == g).nonzero(as_tuple=True)[0]
+        members.append(rows)
+        parts.append(text_unit[rows] @ label_unit[groups[g].clamp(min=0)].T)
+    order = torch.cat(members)
+    back = torch.empty_like(order)
+    back[order] = torch.arange(order.numel(), device=order.device)
+    return torch.cat(parts)[back]
 
 
 def logits_per_input(output: GliZNetOutput, encoded: Sequence[EncodedInput]) -> List[np.ndarray]:
@@ -420,7 +489,7 @@ def warn_truncation(enc: EncodedInput) -> None:
     warnings.warn(
         f"Text of {enc.n_text_tokens} tokens was cut to {enc.n_text_tokens_used} tokens "
         f"to fit the model's maximum length; all {enc.n_labels} labels were scored "
-        f"in {len(enc.passes)} pass(es).",
+        f"in {enc.n_passes} pass(es).",
         TruncationWarning,
         stacklevel=3,
     )

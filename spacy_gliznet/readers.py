@@ -29,7 +29,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from .labels import training_labels
+from .errors import GliZNetInputError
+from .labels import label_pairs, training_labels
 
 MANIFEST = "manifest.json"
 SPLITS = ("all", "train", "dev")
@@ -319,3 +320,59 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         return docs
     raise ValueError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
                      f"got {suffix or 'no extension'!r}")
+
+
+# -- label sets from files -----------------------------------------------------------
+def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]:
+    """A label set from a file (registered as ``spacy_gliznet.read_labels.v1``, for
+    ``labels`` in the component's config):
+
+    - ``*.json``: a list of labels, or a ``{label: description}`` object (what
+      ``python -m spacy init labels`` writes for this component);
+    - any other file: plain UTF-8 text, one label per line (leading and trailing
+      whitespace removed; blank lines skipped).
+
+    Raises GliZNetInputError, naming the file (and the line), for a missing file,
+    bad JSON, another JSON type, and empty, duplicate or invalid labels.
+    """
+    path = Path(path)
+    where = f"labels file {str(path)!r}"
+    if not path.is_file():
+        raise GliZNetInputError(f"{where} does not exist (relative paths start at {Path.cwd()})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise GliZNetInputError(f"{where} is not UTF-8 text: {err}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"{where} is not valid JSON: {err}") from None
+        if not isinstance(data, (list, dict)):
+            raise GliZNetInputError(
+                f"{where} must hold a JSON list of labels or a {{label: description}} object, "
+                f"not a {type(data).__name__}")
+        labels = data
+    else:
+        labels = []
+        seen: Dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            label = line.strip()
+            if not label:
+                continue
+            if label in seen:
+                raise GliZNetInputError(
+                    f"{where}: line {number} repeats the label {label!r} of line {seen[label]}")
+            seen[label] = number
+            labels.append(label)
+    if not labels:
+        raise GliZNetInputError(f"{where} holds no labels")
+    pairs = label_pairs(labels, where)
+    if isinstance(labels, dict):
+        return dict(pairs)
+    return [k for k, _ in pairs]
+
+
+def make_labels_reader(path: str) -> Union[List[str], Dict[str, str]]:
+    """``spacy_gliznet.read_labels.v1``: :func:`read_labels_file` of ``path``."""
+    return read_labels_file(path)

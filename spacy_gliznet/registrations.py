@@ -9,6 +9,8 @@ behaviour gets a new version (``...v2``) beside the old one.
 - loss ``spacy_gliznet.GliZNetLoss.v1``: :func:`losses.make_gliznet_loss`;
 - scorer ``spacy_gliznet.textcat_scorer.v1``: :func:`component.make_gliznet_textcat_scorer`;
 - reader ``spacy_gliznet.JsonlCorpus.v1``: :func:`readers.create_jsonl_corpus`;
+- reader ``spacy_gliznet.read_labels.v1``: :func:`readers.make_labels_reader` (a label
+  set from a text or JSON file);
 - Doc extensions ``gliznet_labels`` (per-doc labels, read),
   ``gliznet_truncated`` (whether the text was cut, written) and
   ``gliznet_predicted_labels`` (the labels the doc gets, best first, written).
@@ -29,12 +31,13 @@ from .component import (
 )
 from .layers import build_gliznet_model
 from .losses import make_gliznet_loss
-from .readers import create_jsonl_corpus
+from .readers import create_jsonl_corpus, make_labels_reader
 
 registry.architectures.register("spacy_gliznet.GliZNet.v1", func=build_gliznet_model)
 registry.losses.register("spacy_gliznet.GliZNetLoss.v1", func=make_gliznet_loss)
 registry.scorers.register("spacy_gliznet.textcat_scorer.v1", func=make_gliznet_textcat_scorer)
 registry.readers.register("spacy_gliznet.JsonlCorpus.v1", func=create_jsonl_corpus)
+registry.readers.register("spacy_gliznet.read_labels.v1", func=make_labels_reader)
 Language.factory(
     "gliznet_textcat",
     assigns=["doc.cats"],

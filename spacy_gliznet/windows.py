@@ -469,8 +469,11 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
     budgets: Dict[Tuple[str, ...], int] = {}
     spans_of = [doc_spans(doc, settings, where) for doc in docs]
+    texts_of: Dict[int, List[str]] = {}  # docs that share one label list share its texts
     for doc, p, spans in zip(docs, pairs, spans_of):
-        label_texts = [t for _, t in p]
+        label_texts = texts_of.get(id(p))
+        if label_texts is None:
+            label_texts = texts_of[id(p)] = [t for _, t in p]
         targets: List[Target] = []
         score_doc = settings.doc_cats == "doc" or (settings.doc_cats == "spans" and not spans)
         if score_doc:
@@ -539,8 +542,11 @@ def collect_scores(plan: ScoringPlan, encoded: Sequence[Any], logits: Sequence[n
         return aggregate(np.stack([probs[r] for r in rows]), method, used), cut, sum(used)
 
     out: List[DocScores] = []
+    keys_of: Dict[int, List[str]] = {}  # docs that share one label list share its keys
     for dp in plan.docs:
-        keys = [k for k, _ in dp.pairs]
+        keys = keys_of.get(id(dp.pairs))
+        if keys is None:
+            keys = keys_of[id(dp.pairs)] = [k for k, _ in dp.pairs]
         truncated = False
         span_out: List[Tuple[Span, Dict[str, float]]] = []
         span_rows, span_sizes = [], []

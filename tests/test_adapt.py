@@ -263,7 +263,7 @@ def test_labels_option(tmp_path):
     assert read_labels_option(str(tmp_path / "l.txt")) == ["alpha", "beta"]
     (tmp_path / "l.json").write_text('{"a": "about a"}')
     assert read_labels_option(str(tmp_path / "l.json")) == {"a": "about a"}
-    with pytest.raises(GliZNetInputError, match="no such file"):
+    with pytest.raises(GliZNetInputError, match="does not exist"):
         read_labels_option(str(tmp_path / "none.txt"))
     assert read_labels_option(None) is None
 

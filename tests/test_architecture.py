@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "decisions", "parallel"},
+    {"config", "outputs", "labels", "decisions", "parallel", "label_cache"},
     {"encoding", "model_files"},
     {"windows", "modeling"},
     {"reference"},

@@ -9,8 +9,8 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "speed" / "speed_benchmark.py"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("speed_benchmark", SCRIPT)
+def load_script(path=SCRIPT):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -80,3 +80,35 @@ def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):
     best = script.timed_together([make("a"), make("b")], repeat=3)
     assert calls == ["a", "b"] + ["a", "b"] * 3
     assert best == [3.0, 2.0]  # each cost + 1 tick between the two perf_counter reads
+
+
+SCALING = Path(__file__).resolve().parents[1] / "examples" / "speed" / "label_scaling.py"
+
+
+
+def test_label_scaling_measures_one_size_in_process(tiny_gliznet_dir, tmp_path):
+    script = load_script(SCALING)
+    vocab = ["the", "team", "match", "pasta", "song", "rain", "x", "##s", "[LAB]", "cold"]
+    labels = script.word_pair_labels(vocab, 12)
+    assert len(set(labels)) == 12 and labels == script.word_pair_labels(vocab, 12)
+    assert all(len(lab.split()) == 2 and "x" not in lab.split() for lab in labels)
+    with pytest.raises(ValueError, match="too small"):
+        script.word_pair_labels(["one", "two"], 3)
+    row = script.measure(20, ["the team won", "pasta is good", "a song"], model=str(tiny_gliznet_dir))
+    assert row["labels"] == 20 and row["docs_per_s"] > 0 and row["first_call_s"] > 0
+    assert row["peak_rss_mib"] > 0 and row["label_tokens"] >= 20 * 3
+
+
+def test_label_scaling_table_gives_medians_and_ratios(capsys):
+    script = load_script(SCALING)
+    figures = iter([10.0, 5.0, 12.0, 4.0, 8.0, 6.0])  # docs/s: run 1 (16, 1000), run 2, run 3
+
+    def runner(args, k):
+        return {"labels": k, "first_call_s": k / 100, "docs_per_s": next(figures),
+                "peak_rss_mib": 700.0 + k / 10, "label_tokens": 3 * k}
+
+    rows = script.main(["--sizes", "16", "1000", "--repeat", "3"], runner=runner)
+    assert [r["docs_per_s"] for r in rows] == [10.0, 5.0]
+    out = capsys.readouterr().out
+    assert "load before:" in out and "load after:" in out and "median of 3 runs" in out
+    assert "| 1,000 | 5.0 | 800 | 10.00 | 0.50 | 3,000 |" in out

@@ -151,3 +151,39 @@ def test_zero_shot_config_is_complete():
         assert key in config["training"], key
     assert config["corpora"]["train"]["@readers"] == "spacy_gliznet.JsonlCorpus.v1"
     assert "benchmark" not in json.dumps(config.interpolate()["corpora"])
+
+
+# -- label files (spacy_gliznet.read_labels.v1) -------------------------------------------
+def test_read_labels_file_text_and_json(tmp_path):
+    from spacy_gliznet.readers import read_labels_file
+
+    (tmp_path / "a.txt").write_text("\ufeffsports\r\n\n  food and drink  \nmusic", encoding="utf8")
+    assert read_labels_file(tmp_path / "a.txt") == ["sports", "food and drink", "music"]
+    (tmp_path / "b.json").write_text('["x", "y"]', encoding="utf8")
+    assert read_labels_file(str(tmp_path / "b.json")) == ["x", "y"]
+    (tmp_path / "c.json").write_text('{"x": "the x things", "y": "y"}', encoding="utf8")
+    assert read_labels_file(tmp_path / "c.json") == {"x": "the x things", "y": "y"}
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("missing.txt", None, "does not exist"),
+    ("empty.txt", "\n  \n", "holds no labels"),
+    ("dup.txt", "a\nb\na\n", "line 3 repeats the label 'a' of line 1"),
+    ("bad.json", "[1, ", "not valid JSON"),
+    ("str.json", '"sports"', "JSON list of labels or a {label: description} object"),
+    ("num.json", '["a", 3]', "label 1 is int"),
+    ("desc.json", '{"a": ""}', "description of label 'a'"),
+    ("latin1.txt", b"caf\xe9\n", "not UTF-8"),
+])
+def test_read_labels_file_errors_name_the_file(tmp_path, name, content, message):
+    from spacy_gliznet.errors import GliZNetInputError
+    from spacy_gliznet.readers import read_labels_file
+
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf8")
+    with pytest.raises(GliZNetInputError, match="labels file") as err:
+        read_labels_file(path)
+    assert message in str(err.value) and name in str(err.value)

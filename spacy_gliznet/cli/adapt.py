@@ -5,33 +5,21 @@ pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
-import srsly
-
 from ..adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..readers import read_unlabeled
+from ..readers import read_labels_file, read_unlabeled
 
 DEFAULT_PIPELINE = "default"
 
 
 def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
-    """``--labels``: a comma-separated list, or a file: ``.txt`` (one label per line)
-    or ``.json`` (a list, or ``{label: description}``)."""
+    """``--labels``: a comma-separated list, or a file (``.txt``: one label per line;
+    ``.json``: a list or ``{label: description}``), read by ``read_labels_file``."""
     if value is None:
         return None
-    path = Path(value)
-    if path.suffix.lower() in (".txt", ".json"):
-        if not path.is_file():
-            raise GliZNetInputError(f"--labels: no such file {value!r}")
-        if path.suffix.lower() == ".txt":
-            return [line.strip() for line in path.read_text(encoding="utf8").splitlines()
-                    if line.strip()]
-        data = srsly.read_json(path)
-        if not isinstance(data, (list, dict)):
-            raise GliZNetInputError(f"--labels: {value!r} must hold a JSON list of labels or "
-                                    "an object {label: description}")
-        return data
+    if Path(value).suffix.lower() in (".txt", ".json") or Path(value).is_file():
+        return read_labels_file(value)
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
