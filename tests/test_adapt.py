@@ -218,6 +218,7 @@ SUBPROCESS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_adapted_pipeline_saves_loads_and_runs_with_n_process_and_ray_actor(nlp, tmp_path):
     nlp.get_pipe("gliznet_textcat").adapt(corpus(), nlp=nlp, **FAST)
     texts = corpus(10, seed=5)

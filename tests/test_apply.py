@@ -55,6 +55,7 @@ def check_against_pipe(saved_pipeline, output, texts):
     return docs
 
 
+@pytest.mark.slow
 def test_spacy_apply_jsonl_and_plain_text_n_process_2(saved_pipeline, tmp_path):
     """One run over a folder with a JSONL file and plain-text files (one doc each):
     spaCy reads both kinds, and every doc comes back once with nlp.pipe's scores."""

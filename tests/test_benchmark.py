@@ -129,6 +129,7 @@ def test_benchmark_cli_quantized(tmp_path, tiny_gliznet_dir, capsys):
     assert "| topics |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_readme_demo_runs_on_the_bundled_model():
     """The README's main command ends in examples/zero_shot_demo.py."""
     import subprocess

@@ -115,6 +115,7 @@ def _examples(nlp):
     return [Example.from_dict(nlp.make_doc(t), {"cats": c}) for t, c in TRAIN]
 
 
+@pytest.mark.slow
 def test_overfit_save_and_reload_in_fresh_process(tiny_gliznet_dir, tmp_path):
     source = tmp_path / "source_checkpoint"
     shutil.copytree(tiny_gliznet_dir, source)

@@ -121,6 +121,7 @@ def write_corpus(path: Path, labels) -> None:
     db.to_disk(path)
 
 
+@pytest.mark.slow
 def test_spacy_init_labels_then_read_labels_in_initialize(tiny_bert_dir, tmp_path):
     """`python -m spacy init labels` writes the labels found in the training data;
     `[initialize.components.gliznet_textcat] labels` with spaCy's read_labels.v1

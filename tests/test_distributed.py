@@ -145,6 +145,7 @@ def test_missing_ray_gives_install_hint(monkeypatch):
         classify_dataset(object(), labels=["a"])
 
 
+@pytest.mark.slow
 def test_ray_data_two_actors_same_as_nlp_pipe(pipeline_dir, tmp_path):
     """A local 2-CPU Ray cluster, 2 actors: every row once, scores as nlp.pipe."""
     ray = pytest.importorskip("ray")

@@ -49,6 +49,7 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+@pytest.mark.slow
 def test_gpu_check_on_cpu(data_dir, tiny_gliznet_dir, tmp_path):
     out = tmp_path / "gpu_check.json"
     result = load_script().main([

@@ -57,6 +57,7 @@ def run_script(mode: str, timeout: float):
                           timeout=timeout, env=ENV)
 
 
+@pytest.mark.slow
 def test_n_process_bundled_and_spacy_load_same_scores_no_hang():
     try:
         proc = run_script("handler", timeout=300)
@@ -99,6 +100,7 @@ ERROR_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_an_error_in_a_worker_reaches_the_caller_without_a_hang(tiny_gliznet_dir):
     """spaCy's workers inherit every result pipe (spaCy issue 7934): after one worker's
     error the parent used to wait in proc.join() forever for a worker stuck sending."""
@@ -165,6 +167,7 @@ SPAWN_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_n_process_with_spawn_pickles_the_pipeline_and_gives_the_same_scores(tmp_path):
     """Under `spawn` spaCy pickles the pipeline into each worker (the loss must pickle)."""
     script = tmp_path / "spawn_check.py"

@@ -481,6 +481,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_pipeline_to_disk_and_spacy_load_fresh_process(reference_dir, tmp_path):
     copy = tmp_path / "reference_copy"
     shutil.copytree(reference_dir, copy)

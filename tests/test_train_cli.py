@@ -50,6 +50,7 @@ def trained(tiny_bert_dir, tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow
 def test_spacy_train_and_evaluate(trained):
     best = trained / "out" / "model-best"
     nlp = spacy.load(best)
@@ -60,6 +61,7 @@ def test_spacy_train_and_evaluate(trained):
     assert 0.0 <= metrics["cats_macro_auc"] <= 1.0 and "cats_macro_f" in metrics
 
 
+@pytest.mark.slow
 def test_spacy_package_builds_an_installable_package(trained, tmp_path):
     best = trained / "out" / "model-best"
     run("spacy", "package", str(best), str(tmp_path), "--name", "gliznet_tiny", "--version", "0.0.1", "--force")
