@@ -174,19 +174,19 @@ class AdaptReport:
         return "\n".join(lines)
 
 
-def _z_scores(scores: np.ndarray) -> np.ndarray:
-    """Each label's logit standardised over the corpus (scores: sigmoid probabilities)."""
+def _logit_moments(scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each label's logits over a corpus (from sigmoid scores), their mean and their
+    standard deviation (1 where they do not spread, so no division by zero)."""
     logits = logits_of(scores)
-    std = logits.std(axis=0)
-    return (logits - logits.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    std = logits.std(0)
+    return logits, logits.mean(0), np.where(std > 0, std, 1.0)
 
 
 def label_stats(labels: Sequence[str], scores: np.ndarray) -> Dict[str, List[float]]:
     """``{label: [mean, std]}`` of each label's logit over a corpus, from its (N, K)
     sigmoid scores: what the ``"zscore"`` decision rule reads."""
-    logits = logits_of(scores)
-    std = np.where(logits.std(0) > 0, logits.std(0), 1.0)
-    return {k: [float(m), float(sd)] for k, m, sd in zip(labels, logits.mean(0), std)}
+    _, mean, std = _logit_moments(scores)
+    return {k: [float(m), float(sd)] for k, m, sd in zip(labels, mean, std)}
 
 
 def select_pseudo_labels(scores: np.ndarray, multi_label: bool, per_label: int,
@@ -220,7 +220,8 @@ def select_pseudo_labels(scores: np.ndarray, multi_label: bool, per_label: int,
             for r in rows:
                 picked[int(r)] = ([label], others)
     else:
-        z = _z_scores(scores)
+        logits, mean, std = _logit_moments(scores)
+        z = (logits - mean) / std
         for label in range(k):
             rows = np.nonzero(z[:, label] >= min_z)[0]
             rows = rows[np.argsort(-z[rows, label], kind="stable")][:per_label]
@@ -323,7 +324,9 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     fix_random_seed(settings.seed)
     rng = random.Random(settings.seed)
     module = ensure_loaded(pipe.model)
-    start_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    # the start's weights, only for the WiSE-FT mix (a full copy of the model)
+    start_state = ({k: v.detach().clone() for k, v in module.state_dict().items()}
+                   if settings.mix < 1.0 else None)
     say = progress or (lambda stage, done, total: None)
 
     def scored(stage: str) -> np.ndarray:
@@ -364,7 +367,7 @@ def self_train(pipe: Any, docs: Iterable[Doc],
             report.losses.append(float(losses[pipe.name]))
             report.steps += 1
             say(f"training {iteration + 1}/{settings.iterations}", step + 1, steps)
-    if settings.mix < 1.0 and report.steps:
+    if start_state is not None and report.steps:
         mixed = interpolate_states(start_state, module.state_dict(), settings.mix)
         module.load_state_dict(mixed)
     final = scored("checking") if report.steps else start_scores

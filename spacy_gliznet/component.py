@@ -10,6 +10,7 @@ sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
 ``span._.gliznet_cats``); the logic lives in ``windows.py``.
 """
 
+import dataclasses
 import random
 import warnings
 import weakref
@@ -684,11 +685,10 @@ class GliZNetTextCategorizer(TrainablePipe):
             (``steps=50``, ``seed=1``, ...), applied over ``settings``.
         progress: called as ``progress(stage, done, total)``.
         """
-        base = settings or AdaptSettings()
         unknown = set(overrides) - set(AdaptSettings.__dataclass_fields__)
         if unknown:
             raise GliZNetInputError(f"{self.name}.adapt: unknown settings {sorted(unknown)}")
-        settings = AdaptSettings(**{**base.__dict__, **overrides})
+        settings = dataclasses.replace(settings or AdaptSettings(), **overrides)
         docs = []
         for text in texts:
             if isinstance(text, str):
