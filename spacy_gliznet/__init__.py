@@ -23,7 +23,8 @@ from .config import GliZNetConfig
 from .outputs import ClassificationResult
 from .checkpoints import GliZNetForSequenceClassification
 from .layers import build_gliznet_model
-from .component import GliZNetTextCategorizer, make_gliznet_textcat
+from .component import GliZNetTextCategorizer
+from .registrations import make_gliznet_textcat
 from . import registrations  # noqa: F401  (registers the factory and the other names)
 from . import parallel  # noqa: F401  (forked children, e.g. nlp.pipe(n_process=N), never hang)
 

@@ -4,193 +4,81 @@ classification whose labels can change per pipe, per call and per doc.
 Scores go to ``doc.cats`` (every label -> float in [0, 1]); ``doc._.gliznet_truncated``
 tells whether the text was cut to fit the model (all labels are always scored).
 The labels a doc gets go to ``doc._.gliznet_predicted_labels`` (best first), decided by
-``decision_rule`` / ``rule_param`` / ``threshold`` / ``thresholds`` (see ``decisions.py``).
-Texts longer than the model are read in overlapping windows (``long_text``), and
-sentences or ``doc.spans`` spans can be scored too (``span_source``, scores in
-``span._.gliznet_cats``); the logic lives in ``windows.py``.
+the :class:`~spacy_gliznet.settings.DecisionSettings` (rules in ``decisions.py``).
+Texts longer than the model are read in overlapping windows, and sentences or
+``doc.spans`` spans can be scored too (:class:`~spacy_gliznet.settings.LongTextSettings`;
+``planning.py`` and ``aggregation.py`` carry them out).
+
+The factory, its ``DEFAULT_CONFIG`` and score weights live with the other
+registrations in ``registrations.py``.
 """
 
 import dataclasses
 import random
 import warnings
 import weakref
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
-from .adapt import AdaptReport, AdaptSettings, self_train
-from .errors import GliZNetInputError, TruncationWarning
 from . import decisions
-from .decisions import validate_threshold
+from .adapt import AdaptReport, AdaptSettings, self_train
+from .aggregation import collect_scores
+from .errors import GliZNetInputError, TruncationWarning
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
 from .layers import GliZNetResult, ensure_loaded
-from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
 from .losses import LossFunction, make_gliznet_loss
+from .metrics import gliznet_textcat_score
 from .outputs import GliZNetOutput, activate
+from .planning import ScoringPlan, plan_scoring
+from .settings import (
+    DECISION_CONFIG_KEYS,
+    LONG_TEXT_KEYS,
+    DecisionSettings,
+    LongTextSettings,
+    TrainingSettings,
+    long_text_settings,
+    validate_label_stats,
+    validate_thresholds,
+    validate_top_k,
+)
 
-RUNTIME_SETTINGS = ("labels", "multi_label", "threshold", "thresholds", "decision_rule", "rule_param",
-                    "cats_top_k",
-                    *LONG_TEXT_DEFAULTS)
-# The multi-label decision rule of the bundled model, chosen on train_pool alone
-# (examples/zero_shot/select_rule.py); see decisions.py for the rules. rule_param null:
-# the rule's own default (decisions.RULE_PARAM_DEFAULTS: margin 0.015, ratio 0.97).
-DECISION_DEFAULTS = {"thresholds": {}, "decision_rule": "margin", "rule_param": None}
-DECISION_SETTINGS = ("threshold", *DECISION_DEFAULTS)
-
-
-DEFAULT_MODEL_CONFIG = """
-[model]
-@architectures = "spacy_gliznet.GliZNet.v1"
-name = null
-max_length = null
-text_pooling = null
-label_pooling = null
-projected_dim = null
-use_projection_layernorm = null
-projector_init = null
-logit_scale_init = null
-dropout = null
-batch_size = 32
-mixed_precision = false
-quantize = false
-"""
-
-DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
-
-DEFAULT_CONFIG = {
-    "labels": [],
-    "multi_label": True,
-    "threshold": 0.5,
-    **DECISION_DEFAULTS,
-    "cats_top_k": None,
-    "negative_samples": 0,
-    "shuffle_labels": True,
-    **LONG_TEXT_DEFAULTS,
-    "loss": {
-        "@losses": "spacy_gliznet.GliZNetLoss.v1",
-        "supcon_weight": 1.0,
-        "repulsion_weight": 0.1,
-        "repulsion_threshold": 0.3,
-        "bce_weight": 1.0,
-    },
-    "scorer": {"@scorers": "spacy_gliznet.textcat_scorer.v1"},
-    "model": DEFAULT_MODEL,
-}
+#: settings a user may change at run time (per pipe, and most also per call); the
+#: pipeline's config always holds their current values (see ``_set_setting``)
+RUNTIME_SETTINGS = ("labels", "multi_label", *DECISION_CONFIG_KEYS, "cats_top_k", *LONG_TEXT_KEYS)
 
 
-DEFAULT_SCORE_WEIGHTS = {
-    "cats_score": 1.0,
-    "cats_score_desc": None,
-    "cats_micro_p": None,
-    "cats_micro_r": None,
-    "cats_micro_f": None,
-    "cats_macro_p": None,
-    "cats_macro_r": None,
-    "cats_macro_f": None,
-    "cats_macro_auc": None,
-    "cats_f_per_type": None,
-}
+@dataclass
+class Prediction:
+    """What :meth:`GliZNetTextCategorizer.predict` returns for a batch of docs.
 
-
-def make_gliznet_textcat(
-    nlp: Language,
-    name: str,
-    model: Model,
-    labels: LabelsArg,
-    multi_label: bool,
-    threshold: float,
-    negative_samples: int,
-    shuffle_labels: bool,
-    loss: LossFunction,
-    scorer: Optional[Callable],
-    long_text: str = LONG_TEXT_DEFAULTS["long_text"],
-    window_overlap: Optional[int] = LONG_TEXT_DEFAULTS["window_overlap"],
-    aggregation: str = LONG_TEXT_DEFAULTS["aggregation"],
-    span_source: Optional[str] = LONG_TEXT_DEFAULTS["span_source"],
-    spans_key: str = LONG_TEXT_DEFAULTS["spans_key"],
-    doc_cats: str = LONG_TEXT_DEFAULTS["doc_cats"],
-    thresholds: Optional[Dict[str, float]] = None,
-    decision_rule: str = DECISION_DEFAULTS["decision_rule"],
-    rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
-    cats_top_k: Optional[int] = None,
-) -> "GliZNetTextCategorizer":
-    """Create a ``gliznet_textcat`` component.
-
-    model: the ``spacy_gliznet.GliZNet.v1`` layer (its ``name`` names the checkpoint).
-    labels: default labels, a list or a {label: description the model reads} dict.
-    multi_label: True for independent sigmoid scores, False for a softmax over labels.
-    threshold: the absolute score a label needs to be predicted in multi-label mode
-        (``doc._.gliznet_predicted_labels`` and the scorer's P/R/F), for labels without their own.
-    thresholds: per-label thresholds ``{label: value in [0, 1]}`` (``find-thresholds``
-        tunes them on dev data); a label the pipe does not have gets a warning.
-    decision_rule: ``"threshold"``, ``"ratio"`` or ``"margin"`` (multi-label decisions,
-        see ``spacy_gliznet.decisions``); single-label mode always takes the top label.
-    rule_param: the ratio of the top score (``"ratio"``) or the margin below it
-        (``"margin"``); ignored by ``"threshold"``; null: the rule's own default
-        (margin 0.015, ratio 0.97). It belongs to ``decision_rule``: a per-call
-        ``decision_rule`` other than the pipe's, without a per-call ``rule_param``,
-        takes that rule's default, and setting ``pipe.decision_rule`` to another rule
-        resets it to null.
-
-    Settings and saving: ``labels``, ``multi_label``, the decision settings and the
-    long-text settings are runtime settings. The pipeline's config (``nlp.config``,
-    saved as ``config.cfg``) always holds their current values: setting them on the
-    pipe (``pipe.threshold = 0.3``, what ``find-thresholds`` does) writes the config
-    too, except a value the config cannot hold (a dict key starting with ``@``, or
-    one holding ``=``, ``:``, ``[``, ...), which is saved with the pipe's own data.
-    On load, a value given to ``spacy.load(path, config=...)`` (or any value that
-    differs from the saved config) wins over the saved one, whatever it is.
-    cats_top_k: null writes every label's score to ``doc.cats``; k writes only the
-        k best (best first). Decisions still see every label. spaCy's scorer
-        reads a label missing from ``doc.cats`` as 0.0 (see the README).
-    negative_samples: in training, how many labels of the pipe's label set that a
-        training example does not mention to add as negatives.
-    shuffle_labels: shuffle each training example's labels (labels attend to each other).
-    loss: the training loss (``spacy_gliznet.GliZNetLoss.v1``).
-    scorer: the scoring function (``spacy_gliznet.textcat_scorer.v1``).
-    long_text: texts longer than the model (``max_length - 2`` text tokens):
-        ``"windows"`` reads the whole text in overlapping windows (cut at sentence
-        starts when the doc has sentences) and aggregates their scores;
-        ``"truncate"`` reads the first ``max_length - 2`` tokens, sets
-        ``doc._.gliznet_truncated`` and warns. ``doc._.gliznet_windows``: how many
-        inputs the doc's own scores came from. Prediction only: training reads
-        the first ``max_length - 2`` tokens of each example.
-    window_overlap: model tokens consecutive windows share (at most half the window);
-        null: an eighth of the window (31 tokens for the bundled model).
-    aggregation: ``"auto"`` (``"max"`` for multi-label, token-weighted ``"mean"`` of
-        probabilities for single-label), ``"max"`` or ``"mean"``: windows into a
-        text's scores, and spans into ``doc.cats`` when ``doc_cats="spans"``.
-    span_source: None, ``"sents"`` (every sentence; needs a sentencizer, senter or
-        parser before this component) or ``"spans"`` (every span of
-        ``doc.spans[spans_key]``); each span's scores go to ``span._.gliznet_cats``.
-    spans_key: the ``doc.spans`` key read when ``span_source="spans"``.
-    doc_cats: with a span source, ``"doc"`` scores the whole doc as well,
-        ``"spans"`` aggregates ``doc.cats`` from the span scores (a doc with no
-        spans is scored whole), ``"none"`` leaves ``doc.cats`` alone.
+    labels: each doc's label pairs (key written to ``doc.cats``, text the model reads).
+    plan: the model inputs of the batch and where their scores go (None: no docs).
+    result: the layer's output for ``plan.inputs`` (None: no docs).
     """
-    pipe = GliZNetTextCategorizer(
-        nlp.vocab, model, name, labels=labels, multi_label=multi_label, threshold=threshold,
-        negative_samples=negative_samples, shuffle_labels=shuffle_labels, loss=loss, scorer=scorer,
-        long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
-        span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
-        thresholds=thresholds, decision_rule=decision_rule, rule_param=rule_param,
-        cats_top_k=cats_top_k,
-    )
-    _PIPELINES[pipe] = weakref.ref(nlp)
-    return pipe
+
+    labels: List[LabelPairs]
+    plan: Optional[ScoringPlan] = None
+    result: Optional[GliZNetResult] = None
 
 
 # pipe -> its pipeline (weakly: a pipe neither keeps its pipeline alive nor pickles it)
 _PIPELINES: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def bind_pipeline(pipe: "GliZNetTextCategorizer", nlp: Language) -> None:
+    """Remember the pipeline a pipe belongs to (the factory does it), so that setting
+    a runtime setting on the pipe writes the pipeline's config too."""
+    _PIPELINES[pipe] = weakref.ref(nlp)
 
 
 def _config_value(key: str, value: Any) -> Any:
@@ -220,45 +108,9 @@ def _config_can_hold(value: Any) -> bool:
         return False
 
 
-def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-    """spaCy's ``Scorer.score_cats`` on ``doc.cats`` (registered as
-    ``spacy_gliznet.textcat_scorer.v1``): AUC from the scores, P/R/F from the decisions
-    of ``decisions.decide_cats`` under ``threshold``, ``thresholds``, ``decision_rule``
-    and ``rule_param`` (the component's own when called through ``score``), so the
-    scorer counts what ``doc._.gliznet_predicted_labels`` holds. Works on the
-    ``doc.cats`` of any component (e.g. ``textcat_multilabel``)."""
-    examples = list(examples)
-    multi = kwargs.pop("multi_label", True)
-    rule = {"threshold": kwargs.pop("threshold", 0.5),
-            "thresholds": kwargs.pop("thresholds", None) or {},
-            "rule": kwargs.pop("decision_rule", "threshold"), "param": kwargs.pop("rule_param", None),
-            "label_stats": kwargs.pop("label_stats", None) or {}}
-    rule["rule"], rule["param"] = decisions.validate_rule(rule["rule"], rule["param"])
-    getter = kwargs.pop("getter", getattr)
-    labels = kwargs.get("labels")
-    scores = Scorer.score_cats(examples, "cats", multi_label=multi, getter=getter, **kwargs)
-    decided = {id(eg.predicted): decisions.decide_cats(getter(eg.predicted, "cats"), labels,
-                                                       multi_label=multi, **rule)
-               for eg in examples}
-
-    def decided_getter(doc: Doc, attr: str) -> Any:
-        return decided[id(doc)] if id(doc) in decided else getter(doc, attr)
-
-    prf = Scorer.score_cats(examples, "cats", multi_label=multi, threshold=0.5,
-                            getter=decided_getter, **kwargs)
-    for key in ("cats_macro_auc", "cats_auc_per_type"):
-        prf[key] = scores[key]
-    if multi:
-        prf["cats_score"] = scores["cats_score"]
-    return prf
-
-
-def make_gliznet_textcat_scorer() -> Callable:
-    return gliznet_textcat_score
-
-
 class GliZNetTextCategorizer(TrainablePipe):
-    """Zero-shot text classification with GliZNet; see the module docstring."""
+    """Zero-shot text classification with GliZNet; see the module docstring and the
+    factory's docstring (``registrations.make_gliznet_textcat``) for the settings."""
 
     def __init__(
         self,
@@ -268,38 +120,40 @@ class GliZNetTextCategorizer(TrainablePipe):
         *,
         labels: LabelsArg = (),
         multi_label: bool = True,
-        threshold: float = 0.5,
-        negative_samples: int = 0,
-        shuffle_labels: bool = True,
+        cats_top_k: Optional[int] = None,
         loss: Optional[LossFunction] = None,
         scorer: Optional[Callable] = gliznet_textcat_score,
-        thresholds: Optional[Dict[str, float]] = None,
-        decision_rule: str = DECISION_DEFAULTS["decision_rule"],
-        rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
-        cats_top_k: Optional[int] = None,
-        **long_text_settings: Any,
+        **settings: Any,
     ) -> None:
+        """vocab: the pipeline's vocab. model: the ``spacy_gliznet.GliZNet.v1`` layer.
+        name: the component's name. labels, multi_label, cats_top_k: as in the factory.
+        loss: the training loss (default ``spacy_gliznet.GliZNetLoss.v1``'s).
+        scorer: the scoring function (default ``metrics.gliznet_textcat_score``).
+        settings: fields of ``DecisionSettings`` (but ``label_stats``),
+        ``LongTextSettings`` and ``TrainingSettings``, by name."""
         self.vocab = vocab
         self.model = model
         self.name = name
+        groups = {"decision": DECISION_CONFIG_KEYS, "long_text": LONG_TEXT_KEYS,
+                  "training": tuple(f.name for f in dataclasses.fields(TrainingSettings))}
+        unknown = set(settings) - {k for keys in groups.values() for k in keys}
+        if unknown:
+            raise GliZNetInputError(f"{name}: unknown settings {sorted(unknown)}")
         pairs = label_pairs(labels, f"{name} labels")
-        if negative_samples < 0:
-            raise ValueError(f"negative_samples must be >= 0, got {negative_samples}")
+        given = {k: v for k, v in settings.items() if k in DECISION_CONFIG_KEYS}
+        decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {}})
+        validate_thresholds(decision.thresholds, [k for k, _ in pairs], f"{name} thresholds")
+        long_text = long_text_settings(name, **{k: settings[k] for k in LONG_TEXT_KEYS if k in settings})
+        training = TrainingSettings(**{k: settings[k] for k in groups["training"] if k in settings})
         self.cfg: Dict[str, Any] = {
             "labels": pairs,
             "multi_label": bool(multi_label),
-            "threshold": validate_threshold(threshold),
-            **self._check_decision(thresholds=thresholds, decision_rule=decision_rule,
-                                   rule_param=rule_param, known=[k for k, _ in pairs]),
-            "cats_top_k": decisions.validate_top_k(cats_top_k),
-            "negative_samples": int(negative_samples),
-            "label_stats": {},
-            "shuffle_labels": bool(shuffle_labels),
-            # long_text, window_overlap, aggregation, span_source, spans_key, doc_cats
-            **validate_settings(name, **long_text_settings).as_dict(),
+            **decision.config(),
+            "cats_top_k": validate_top_k(cats_top_k),
+            **dataclasses.asdict(training),
+            **long_text.as_dict(),
+            "label_stats": {},  # learned by adapt
         }
-        # What the constructor was given, to tell load-time overrides from saved state.
-        self.cfg["constructed_with"] = {k: self.cfg[k] for k in RUNTIME_SETTINGS}
         self.loss_fn = loss if loss is not None else make_gliznet_loss()
         self.scorer = scorer
         self._rng = random.Random(0)
@@ -335,7 +189,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @cats_top_k.setter
     def cats_top_k(self, value: Optional[int]) -> None:
-        self.cfg["cats_top_k"] = decisions.validate_top_k(value)
+        self._set_setting("cats_top_k", validate_top_k(value))
 
     @property
     def multi_label(self) -> bool:
@@ -351,7 +205,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @threshold.setter
     def threshold(self, value: float) -> None:
-        self._set_setting("threshold", validate_threshold(value))
+        self._set_decision(threshold=value)
 
     @property
     def thresholds(self) -> Dict[str, float]:
@@ -360,8 +214,8 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @thresholds.setter
     def thresholds(self, value: Optional[Dict[str, float]]) -> None:
-        self._set_setting("thresholds", decisions.validate_thresholds(
-            value, self.labels, f"{self.name} thresholds"))
+        validate_thresholds(value, self.labels, f"{self.name} thresholds")
+        self._set_decision(thresholds=value or {})
 
     @property
     def decision_rule(self) -> str:
@@ -369,39 +223,49 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @decision_rule.setter
     def decision_rule(self, value: str) -> None:
-        rule, _ = decisions.validate_rule(value, None)
-        if rule != self.cfg["decision_rule"]:  # the old rule's parameter is not this rule's
-            self._set_setting("rule_param", None)
-        self._set_setting("decision_rule", rule)
+        """Setting another rule resets ``rule_param`` to that rule's default."""
+        self._set_decision(decision_rule=value)
 
     @property
     def rule_param(self) -> Optional[float]:
         """The parameter of ``decision_rule`` in use (its default when none was set)."""
-        return decisions.validate_rule(self.cfg["decision_rule"], self.cfg["rule_param"])[1]
+        return self.decision_settings().param
 
     @rule_param.setter
     def rule_param(self, value: Optional[float]) -> None:
-        decisions.validate_rule(self.cfg["decision_rule"], value)
-        self._set_setting("rule_param", None if value is None else float(value))
+        self._set_decision(rule_param=value)
+
+    def set_decision_rule(self, rule: str, param: Optional[float]) -> None:
+        """Switch the decision rule and its parameter together (each is checked
+        against the other; None: the rule's own default)."""
+        self._set_decision(decision_rule=rule, rule_param=param)
+
+    def _set_decision(self, **changes: Any) -> None:
+        """Change decision settings through one validation (``DecisionSettings``). A
+        new ``decision_rule`` without a ``rule_param`` resets the parameter to None (the
+        new rule's default): a parameter belongs to its rule."""
+        current = self.decision_settings()
+        if "rule_param" not in changes and changes.get("decision_rule", current.decision_rule) \
+                != current.decision_rule:
+            changes["rule_param"] = None
+        new = dataclasses.replace(current, **changes)
+        for key in DECISION_CONFIG_KEYS:
+            if getattr(new, key) != getattr(current, key):
+                self._set_setting(key, getattr(new, key))
 
     def _set_setting(self, key: str, value: Any) -> None:
         """Set a runtime setting and write it into the pipeline's config (see the
         factory's docstring), unless the config cannot hold it."""
         self.cfg[key] = value
-        ref = _PIPELINES.get(self)
-        nlp = ref() if ref is not None else None
+        nlp = self._pipeline()
         name = next((n for n, proc in nlp.components if proc is self), None) if nlp is not None else None
         written = _config_value(key, value)
         if name is not None and _config_can_hold(written):
             nlp.get_pipe_config(name)[key] = written
-            self.cfg["constructed_with"][key] = value
 
-    def set_decision_rule(self, rule: str, param: Optional[float]) -> None:
-        """Switch the decision rule and its parameter together (each is checked
-        against the other; None: the rule's own default)."""
-        rule, _ = decisions.validate_rule(rule, param)
-        self._set_setting("decision_rule", rule)
-        self._set_setting("rule_param", None if param is None else float(param))
+    def _pipeline(self) -> Optional[Language]:
+        ref = _PIPELINES.get(self)
+        return ref() if ref is not None else None
 
     @property
     def label_stats(self) -> Dict[str, List[float]]:
@@ -411,35 +275,27 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @label_stats.setter
     def label_stats(self, value: Optional[Dict[str, Sequence[float]]]) -> None:
-        self.cfg["label_stats"] = decisions.validate_label_stats(value, f"{self.name} label_stats")
+        self.cfg["label_stats"] = validate_label_stats(value, f"{self.name} label_stats")
 
-    def _check_decision(self, *, known: Sequence[str] = (), **settings: Any) -> Dict[str, Any]:
-        """The decision settings (``thresholds``, ``decision_rule``, ``rule_param``), checked."""
-        rule, param = decisions.validate_rule(settings["decision_rule"], settings["rule_param"])
-        return {"thresholds": decisions.validate_thresholds(settings["thresholds"], known,
-                                                            f"{self.name} thresholds"),
-                "decision_rule": rule, "rule_param": None if settings["rule_param"] is None else param}
-
-    def decision_settings(self, **overrides: Any) -> Dict[str, Any]:
-        """The pipe's decision settings with per-call ``overrides``, as keyword
-        arguments of ``decisions.decided_labels``."""
-        unknown = set(overrides) - set(DECISION_SETTINGS)
-        if unknown:
-            raise GliZNetInputError(f"{self.name}: unknown decision settings {sorted(unknown)}")
-        merged = {k: self.cfg[k] for k in DECISION_SETTINGS}
-        if overrides.get("decision_rule") not in (None, merged["decision_rule"]):
-            merged["rule_param"] = None  # the pipe's rule_param belongs to the pipe's rule
-        merged.update({k: v for k, v in overrides.items() if v is not None})
-        if "thresholds" in overrides and overrides["thresholds"] is not None:
-            merged["thresholds"] = decisions.validate_thresholds(overrides["thresholds"])
-        rule, param = decisions.validate_rule(merged["decision_rule"], merged["rule_param"])
-        if rule == "zscore" and not self.cfg.get("label_stats"):
+    def decision_settings(self, **overrides: Any) -> DecisionSettings:
+        """The pipe's decision settings (with its ``label_stats``) and per-call
+        ``overrides`` (None: the pipe's)."""
+        settings = DecisionSettings(**{k: self.cfg[k] for k in DECISION_CONFIG_KEYS},
+                                    label_stats=self.cfg.get("label_stats", {}))
+        try:
+            settings = settings.with_overrides(**overrides)
+        except GliZNetInputError as err:
+            raise GliZNetInputError(f"{self.name}: {err}") from None
+        if settings.decision_rule == "zscore" and not settings.label_stats:
             raise GliZNetInputError(
                 f"{self.name}: decision_rule 'zscore' needs label statistics of a corpus; "
                 f"run adapt (python -m spacy_gliznet adapt, or the pipe's adapt method) first")
-        return {"threshold": validate_threshold(merged["threshold"]),
-                "thresholds": merged["thresholds"], "rule": rule, "param": param,
-                "label_stats": self.cfg.get("label_stats", {})}
+        return settings
+
+    def long_text_settings(self, **overrides: Any) -> LongTextSettings:
+        """The pipe's long-text and span settings with per-call ``overrides``, checked."""
+        return long_text_settings(self.name, **{**{k: self.cfg[k] for k in LONG_TEXT_KEYS},
+                                                **overrides})
 
     def add_label(self, label: str, description: Optional[str] = None) -> int:
         """Add a default label (optionally with the description the model reads)."""
@@ -465,50 +321,47 @@ class GliZNetTextCategorizer(TrainablePipe):
             )
         return pairs
 
-    def long_text_settings(self, **overrides: Any):
-        """The pipe's long-text and span settings with per-call ``overrides``, checked."""
-        return validate_settings(self.name, **{**{k: self.cfg[k] for k in LONG_TEXT_DEFAULTS},
-                                               **overrides})
-
-    def predict(self, docs: Iterable[Doc], labels: Optional[LabelsArg] = None, **settings: Any
-                ) -> Tuple[List[LabelPairs], Optional[Tuple[ScoringPlan, GliZNetResult]]]:
-        """Label logits for each doc (its windows and spans: see windows.plan_scoring);
+    def predict(self, docs: Iterable[Doc], labels: Optional[LabelsArg] = None,
+                **settings: Any) -> Prediction:
+        """Label logits for each doc (its windows and spans: see ``planning.plan_scoring``);
         ``labels`` and the long-text/span ``settings`` override the pipe's."""
         docs = list(docs)
         call_labels = label_pairs(labels, "labels") if labels is not None else None
         pairs = [self._doc_labels(doc, call_labels) for doc in docs]
         if not docs:
-            return pairs, None
+            return Prediction(pairs)
         encoder = ensure_loaded(self.model).get_encoder()
         plan = plan_scoring(docs, pairs, self.long_text_settings(**settings), encoder, self.name)
         if not plan.inputs:
-            return pairs, (plan, GliZNetResult([], logits=[]))
-        return pairs, (plan, self.model.predict(plan.inputs))
+            return Prediction(pairs, plan, GliZNetResult([], logits=[]))
+        return Prediction(pairs, plan, self.model.predict(plan.inputs))
 
-    def set_annotations(self, docs: Iterable[Doc],
-                        scores: Tuple[List[LabelPairs], Optional[Tuple[ScoringPlan, GliZNetResult]]],
+    def set_annotations(self, docs: Iterable[Doc], scores: Prediction,
                         multi_label: Optional[bool] = None,
                         decision: Optional[Dict[str, Any]] = None,
                         cats_top_k: Optional[int] = None) -> None:
         """Write scores to ``doc.cats`` (the ``cats_top_k`` best) and the decided labels
-        (from every label) to ``doc._.gliznet_predicted_labels``; ``decision``:
-        per-call decision settings (threshold, thresholds, decision_rule, rule_param);
-        ``cats_top_k``: per call, None for the pipe's."""
-        pairs, scored = scores
-        if scored is None:
+        (from every label) to ``doc._.gliznet_predicted_labels``.
+
+        scores: what :meth:`predict` returned for ``docs``.
+        multi_label: per call, None for the pipe's.
+        decision: per-call decision settings (``threshold``, ``thresholds``,
+            ``decision_rule``, ``rule_param``; None values keep the pipe's).
+        cats_top_k: per call, None for the pipe's.
+        """
+        if scores.plan is None:
             return
-        plan, result = scored
         multi = self.multi_label if multi_label is None else bool(multi_label)
         rule = self.decision_settings(**(decision or {}))
-        top_k = self.cats_top_k if cats_top_k is None else decisions.validate_top_k(cats_top_k)
+        top_k = self.cats_top_k if cats_top_k is None else validate_top_k(cats_top_k)
         activation = "sigmoid" if multi else "softmax"
         truncated = 0
-        per_doc = collect_scores(plan, result.encoded, result.logits,
+        per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
         for doc, out in zip(docs, per_doc):
             if out.cats is not None:
                 predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
-                    list(out.cats), list(out.cats.values()), multi_label=multi, **rule)
+                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=rule)
                 doc.cats.update(decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
@@ -529,8 +382,10 @@ class GliZNetTextCategorizer(TrainablePipe):
                  thresholds: Optional[Dict[str, float]] = None, decision_rule: Optional[str] = None,
                  rule_param: Optional[float] = None, cats_top_k: Optional[int] = None,
                  **settings: Any) -> Doc:
-        """``settings``: per-call long_text, window_overlap, aggregation, span_source,
-        spans_key or doc_cats (``component_cfg``), like ``labels`` and ``multi_label``."""
+        """Score one doc. Every argument overrides the pipe's setting for this call
+        (spaCy's ``component_cfg``): ``labels``, ``multi_label``, the decision settings,
+        ``cats_top_k``; ``settings``: long_text, window_overlap, aggregation,
+        span_source, spans_key or doc_cats."""
         error_handler = self.get_error_handler()
         try:
             decision = {"threshold": threshold, "thresholds": thresholds,
@@ -548,6 +403,9 @@ class GliZNetTextCategorizer(TrainablePipe):
              threshold: Optional[float] = None, thresholds: Optional[Dict[str, float]] = None,
              decision_rule: Optional[str] = None, rule_param: Optional[float] = None,
              cats_top_k: Optional[int] = None, **settings: Any) -> Iterator[Doc]:
+        """Score a stream of docs in batches of ``batch_size``; the other arguments
+        as in :meth:`__call__`. A batch that fails is scored again one doc at a time,
+        so only a bad doc goes to the error handler."""
         error_handler = self.get_error_handler()
         decision = {"threshold": threshold, "thresholds": thresholds,
                     "decision_rule": decision_rule, "rule_param": rule_param}
@@ -625,7 +483,8 @@ class GliZNetTextCategorizer(TrainablePipe):
     def get_loss(self, examples: Iterable[Example], scores: GliZNetResult,
                  labels: Optional[Sequence[Sequence[str]]] = None) -> Tuple[float, GliZNetOutput]:
         """The loss of a training forward pass and its gradient with respect to
-        the scores.
+        the scores (computed with ``torch.autograd.grad``: nothing is accumulated
+        anywhere, so calling it twice gives the same result).
 
         examples: the examples scored; targets come from their reference cats
             (>= 0.5 positive).
@@ -649,9 +508,10 @@ class GliZNetTextCategorizer(TrainablePipe):
         total, parts = self.loss_fn(output, targets.to(device), mask.to(device))
         if not torch.isfinite(total):
             raise ValueError(f"{self.name}: the training loss is not finite ({parts})")
-        total.backward()
-        grads = GliZNetOutput(*[t.grad if t.requires_grad else None for t in output])
-        return float(total.detach()), grads
+        wrt = [t for t in output if t.requires_grad]
+        grads = iter(torch.autograd.grad(total, wrt, allow_unused=True)) if wrt else iter(())
+        d_output = GliZNetOutput(*[next(grads) if t.requires_grad else None for t in output])
+        return float(total.detach()), d_output
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None, labels: Optional[LabelsArg] = None) -> None:
@@ -700,48 +560,31 @@ class GliZNetTextCategorizer(TrainablePipe):
         return self_train(self, docs, labels=labels, multi_label=multi_label, settings=settings,
                           progress=progress)
 
-    def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-        validate_examples(examples, "GliZNetTextCategorizer.score")
-        kwargs.setdefault("labels", self.labels)
-        kwargs.setdefault("multi_label", self.multi_label)
-        kwargs.setdefault("threshold", self.threshold)
-        kwargs.setdefault("thresholds", self.thresholds)
-        kwargs.setdefault("decision_rule", self.decision_rule)
-        kwargs.setdefault("rule_param", self.rule_param)
-        kwargs.setdefault("label_stats", self.label_stats)
-        return self.scorer(examples, **kwargs)
-
     # -- serialization ----------------------------------------------------
-    def _restore_runtime_settings(self, given: Dict[str, Any], overrides: bool = True) -> None:
-        """After loading from disk, a setting passed to the constructor (the loaded
-        config with any ``spacy.load`` override) that differs from what the saved
-        config held (``constructed_with``) is a load-time override: it wins. Otherwise
-        (and always from bytes, which have no load-time config) the saved value stays,
-        and goes into the config if the config can hold it."""
-        saved_given = self.cfg.get("constructed_with", {})
-        self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
-        for key in RUNTIME_SETTINGS if overrides else ():
-            if key in saved_given and _norm(given[key]) != _norm(saved_given[key]):
-                self.cfg[key] = given[key]
-        self.cfg["constructed_with"] = given
-        for key in RUNTIME_SETTINGS:
-            if _norm(self.cfg[key]) != _norm(given[key]):
-                self._set_setting(key, self.cfg[key])
-
     def from_disk(self, path, *, exclude=tuple()):
-        given = dict(self.cfg["constructed_with"])
+        """Load the weights and ``cfg`` saved by ``to_disk``. In a pipeline (built by
+        the factory), each runtime setting the config can hold comes from the config
+        the pipe was built with: it was written there on save, so it differs from the
+        saved value only by a ``spacy.load(..., config=...)`` override, which wins.
+        The saved ``cfg`` gives the rest (values the config cannot hold, learned
+        ``label_stats``), and everything for a pipe outside a pipeline."""
+        given = {k: self.cfg[k] for k in RUNTIME_SETTINGS}
         super().from_disk(path, exclude=exclude)
-        self._restore_runtime_settings(given)
+        self._restore_settings(given if self._pipeline() is not None else {})
         return self
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        given = dict(self.cfg["constructed_with"])
+        """Load what ``to_bytes`` saved; the saved settings win (bytes carry no
+        load-time config)."""
         super().from_bytes(bytes_data, exclude=exclude)
-        self._restore_runtime_settings(given, overrides=False)
+        self._restore_settings({})
         return self
 
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    return value
+    def _restore_settings(self, given: Dict[str, Any]) -> None:
+        self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
+        self.cfg.pop("constructed_with", None)  # written by spacy-gliznet 0.1 before this change
+        for key in RUNTIME_SETTINGS:
+            if key in given and _config_can_hold(_config_value(key, given[key])) \
+                    and _config_can_hold(_config_value(key, self.cfg[key])):
+                self.cfg[key] = given[key]
+            self._set_setting(key, self.cfg[key])

@@ -12,7 +12,9 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .errors import GliZNetInputError
 from .outputs import GliZNetOutput
+from .settings import LossSettings
 
 
 def _zero(like: torch.Tensor) -> torch.Tensor:
@@ -69,13 +71,12 @@ def gliznet_loss(
     output: GliZNetOutput,
     targets: torch.Tensor,
     target_mask: Optional[torch.Tensor] = None,
-    *,
-    supcon_weight: float = 1.0,
-    repulsion_weight: float = 0.1,
-    repulsion_threshold: float = 0.3,
-    bce_weight: float = 1.0,
+    settings: LossSettings = LossSettings(),
 ) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """The weighted sum of the three losses, and each unweighted part as a float."""
+    """The weighted sum of the three losses (weights: ``settings``), and each
+    unweighted part as a float."""
+    supcon_weight, repulsion_weight = settings.supcon_weight, settings.repulsion_weight
+    repulsion_threshold, bce_weight = settings.repulsion_threshold, settings.bce_weight
     mask = output.label_mask if target_mask is None else (target_mask.bool() & output.label_mask)
     targets = targets.to(output.logits.device, output.logits.dtype)
     parts = {}
@@ -96,10 +97,10 @@ LossFunction = Callable[[GliZNetOutput, torch.Tensor, torch.Tensor], Tuple[torch
 
 
 def make_gliznet_loss(
-    supcon_weight: float = 1.0,
-    repulsion_weight: float = 0.1,
-    repulsion_threshold: float = 0.3,
-    bce_weight: float = 1.0,
+    supcon_weight: float = LossSettings.supcon_weight,
+    repulsion_weight: float = LossSettings.repulsion_weight,
+    repulsion_threshold: float = LossSettings.repulsion_threshold,
+    bce_weight: float = LossSettings.bce_weight,
 ) -> LossFunction:
     """Registered as ``spacy_gliznet.GliZNetLoss.v1``.
 
@@ -108,13 +109,8 @@ def make_gliznet_loss(
     repulsion_threshold: cosine above which two labels of one input repel.
     bce_weight: weight of the binary cross-entropy (own learned temperature).
     """
-    for name, value in (("supcon_weight", supcon_weight), ("repulsion_weight", repulsion_weight),
-                        ("bce_weight", bce_weight)):
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
-    if supcon_weight == 0 and bce_weight == 0:
-        raise ValueError("At least one of supcon_weight and bce_weight must be > 0")
-
+    settings = LossSettings(supcon_weight, repulsion_weight, repulsion_threshold, bce_weight)
+    if settings.supcon_weight == 0 and settings.bce_weight == 0:
+        raise GliZNetInputError("At least one of supcon_weight and bce_weight must be > 0")
     # a partial, not a closure: a pipeline holding it pickles (n_process with spawn)
-    return partial(gliznet_loss, supcon_weight=supcon_weight, repulsion_weight=repulsion_weight,
-                   repulsion_threshold=repulsion_threshold, bce_weight=bce_weight)
+    return partial(gliznet_loss, settings=settings)

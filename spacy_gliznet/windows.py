@@ -1,130 +1,32 @@
-"""Long texts and spans: token windows over a spaCy ``Doc`` for a model's token
-budget, span-level scoring, and the aggregation of window or span scores.
-
-Three layers, each testable alone:
+"""Long texts: token windows over a spaCy ``Doc`` or ``Span`` for a model's token budget.
 
 * :func:`plan_windows` (pure): cut a sequence of units (spaCy tokens) with known
   model-token counts into windows of at most ``budget`` model tokens that overlap
   by at most ``overlap`` model tokens, preferring cuts at sentence starts. Every
   unit lies in some window; a sentence longer than the budget is split.
-* :func:`aggregate` (pure numpy): one score per label from the scores of several
-  windows or spans: ``max`` (a label present anywhere) or the ``mean`` of
-  probabilities weighted by the model tokens each window or span reads.
-* :func:`plan_scoring` / :func:`collect_scores`: what the ``gliznet_textcat``
-  component sends to the model for a batch of docs (whole docs, their windows,
-  their sentences or ``doc.spans[key]`` spans, all in one flat list) and how the
-  scores come back to docs and spans.
+* :func:`window_pieces`: the windows of one doc or span, counted by the model's
+  tokenizer: a text is tokenized once with character offsets, each model token is
+  charged to the spaCy token its first character lies in, and every window text is
+  tokenized again before scoring; a window that came out longer than the budget (a
+  tokenizer that merges across the cut) is split.
 
-The model's tokenizer counts the tokens: a text is tokenized once with character
-offsets, each model token is charged to the spaCy token its first character lies
-in, and every window text is tokenized again before scoring; a window that came
-out longer than the budget (a tokenizer that merges across the cut) is split.
+What a batch of docs sends to the model is planned in ``planning.py``; how window
+scores come back together, in ``aggregation.py``.
 """
 
-import sys
-import warnings
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from spacy.tokens import Doc, Span
 
 from .encoding import tokenize
-from .errors import GliZNetInputError, UnreadTextWarning
+from .errors import GliZNetInputError
 
-LONG_TEXT_POLICIES = ("windows", "truncate")
-AGGREGATIONS = ("auto", "max", "mean")
-SPAN_SOURCES = (None, "sents", "spans")
-DOC_CATS = ("doc", "spans", "none")
 OVERLAP_FRACTION = 8  # window_overlap=None: an eighth of the window (31 of 254 tokens)
 
-#: settings of this module, with their defaults (the component's config keys)
-LONG_TEXT_DEFAULTS: Dict[str, Any] = {
-    "long_text": "windows",
-    "window_overlap": None,
-    "aggregation": "auto",
-    "span_source": None,
-    "spans_key": "sc",
-    "doc_cats": "doc",
-}
-
-LabelPairs = List[Tuple[str, str]]
 Target = Union[Doc, Span]
-
-
-# -- settings ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LongTextSettings:
-    """How a component treats texts longer than the model and which spans it scores.
-
-    long_text: ``"windows"`` (score overlapping windows over the whole text and
-        aggregate) or ``"truncate"`` (score the first ``max_length - 2`` tokens,
-        flag ``doc._.gliznet_truncated`` and warn).
-    window_overlap: model tokens that consecutive windows may share; None: an
-        eighth of the model's text window (31 tokens for the bundled model).
-    aggregation: ``"auto"`` (``max`` for multi-label, ``mean`` for single-label),
-        ``"max"`` or ``"mean"``; for windows into a text and for spans into a doc.
-    span_source: None (docs only), ``"sents"`` (every sentence of ``doc.sents``)
-        or ``"spans"`` (every span of ``doc.spans[spans_key]``).
-    spans_key: the ``doc.spans`` key read when ``span_source="spans"``.
-    doc_cats: ``"doc"`` (``doc.cats`` from the whole doc), ``"spans"``
-        (aggregated from the span scores) or ``"none"`` (``doc.cats`` untouched).
-    """
-
-    long_text: str = "windows"
-    window_overlap: Optional[int] = None
-    aggregation: str = "auto"
-    span_source: Optional[str] = None
-    spans_key: str = "sc"
-    doc_cats: str = "doc"
-
-    def as_dict(self) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in LONG_TEXT_DEFAULTS}
-
-
-def _choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    if value not in allowed or isinstance(value, bool):
-        shown = ", ".join("null" if a is None else repr(a) for a in allowed)
-        raise GliZNetInputError(f"{name} must be one of {shown}; got {value!r}")
-    return value
-
-
-def validate_settings(where: str = "gliznet_textcat", **settings: Any) -> LongTextSettings:
-    """Check long-text and span settings; raise GliZNetInputError naming the
-    setting and what it accepts. Missing settings take their defaults."""
-    unknown = sorted(set(settings) - set(LONG_TEXT_DEFAULTS))
-    if unknown:
-        raise GliZNetInputError(
-            f"{where}: unknown setting(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(LONG_TEXT_DEFAULTS)}"
-        )
-    s = {**LONG_TEXT_DEFAULTS, **settings}
-    try:
-        _choice("long_text", s["long_text"], LONG_TEXT_POLICIES)
-        _choice("aggregation", s["aggregation"], AGGREGATIONS)
-        _choice("span_source", s["span_source"], SPAN_SOURCES)
-        _choice("doc_cats", s["doc_cats"], DOC_CATS)
-        overlap = s["window_overlap"]
-        if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer))
-                                    or overlap < 0):
-            raise GliZNetInputError(
-                f"window_overlap must be null (auto) or a whole number of model tokens >= 0; "
-                f"got {overlap!r}"
-            )
-        key = s["spans_key"]
-        if not isinstance(key, str) or not key:
-            raise GliZNetInputError(f"spans_key must be a non-empty string; got {key!r}")
-        if s["doc_cats"] != "doc" and s["span_source"] is None:
-            raise GliZNetInputError(
-                f"doc_cats={s['doc_cats']!r} needs span_source 'sents' or 'spans' "
-                f"(there are no span scores to aggregate or to keep instead)"
-            )
-    except GliZNetInputError as err:
-        raise GliZNetInputError(f"{where}: {err}") from None
-    if s["window_overlap"] is not None:
-        s["window_overlap"] = int(s["window_overlap"])
-    return LongTextSettings(**s)
 
 
 def window_overlap(overlap: Optional[int], window: int, where: str = "gliznet_textcat") -> int:
@@ -140,39 +42,6 @@ def window_overlap(overlap: Optional[int], window: int, where: str = "gliznet_te
             f"{window} text tokens; use at most {window // 2}"
         )
     return overlap
-
-
-# -- aggregation (pure numpy) --------------------------------------------------------
-def resolve_aggregation(aggregation: str, multi_label: bool) -> str:
-    """``auto`` -> ``max`` for multi-label scores, ``mean`` for single-label ones."""
-    _choice("aggregation", aggregation, AGGREGATIONS)
-    if aggregation == "auto":
-        return "max" if multi_label else "mean"
-    return aggregation
-
-
-def aggregate(scores: np.ndarray, method: str, weights: Optional[Sequence[float]] = None) -> np.ndarray:
-    """One score per label from a (windows or spans, labels) matrix of probabilities.
-
-    ``max``: the highest score of each label (multi-label: a label present anywhere).
-    ``mean``: the average, weighted by ``weights`` (the model tokens each row read;
-    None or all zero: equal weights). A mean of softmax rows still sums to 1.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape[0] == 0:
-        raise ValueError(f"aggregate needs a non-empty (rows, labels) matrix; got shape {scores.shape}")
-    if method == "max":
-        return scores.max(axis=0)
-    if method != "mean":
-        raise ValueError(f"aggregation method must be 'max' or 'mean'; got {method!r}")
-    if weights is None:
-        return scores.mean(axis=0)
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (scores.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be {scores.shape[0]} finite numbers >= 0; got {weights!r}")
-    if w.sum() == 0:
-        return scores.mean(axis=0)
-    return (w[:, None] * scores).sum(axis=0) / w.sum()
 
 
 # -- window planning (pure) ----------------------------------------------------------
@@ -379,191 +248,3 @@ def _fit(text: str, base: int, a: int, b: int, n: int, tokenizer, budget: int,
         _fit(text, base, right_start, b, r_n, tokenizer, budget, unit_starts)
 
 
-# -- scoring a batch of docs ---------------------------------------------------------
-@dataclass
-class ScoredText:
-    """A doc or a span and the model inputs (``first`` .. ``first + count``) it is scored from."""
-
-    span: Optional[Span]  # None: the doc itself
-    first: int
-    count: int
-
-
-@dataclass
-class DocPlan:
-    pairs: LabelPairs
-    doc: Optional[ScoredText]
-    spans: List[ScoredText] = field(default_factory=list)
-
-
-@dataclass
-class ScoringPlan:
-    """Model inputs for a batch of docs and how their scores map back."""
-
-    settings: LongTextSettings
-    inputs: List[Tuple[str, List[str]]]
-    docs: List[DocPlan]
-
-
-def doc_spans(doc: Doc, settings: LongTextSettings, where: str = "gliznet_textcat") -> List[Span]:
-    """The spans of ``doc`` that ``settings.span_source`` names."""
-    if settings.span_source == "sents":
-        if len(doc) == 0:
-            return []
-        if not doc.has_annotation("SENT_START"):
-            raise GliZNetInputError(
-                f"{where}: span_source='sents' needs sentence boundaries, and this doc has none. "
-                f"Add a 'sentencizer', 'senter' or 'parser' before {where!r} "
-                f"(nlp.add_pipe('sentencizer', before={where!r}))"
-            )
-        return list(doc.sents)
-    if settings.span_source == "spans":
-        key = settings.spans_key
-        if key not in doc.spans:
-            raise GliZNetInputError(
-                f"{where}: span_source='spans' reads doc.spans[{key!r}], which this doc does not "
-                f"have (its keys: {sorted(doc.spans.keys())}); set spans_key or fill the group "
-                f"(an empty group is fine)"
-            )
-        return [span for span in doc.spans[key] if len(span)]  # an empty span has no text to score
-    return []
-
-
-def unread_chars(tokenizer, text: str) -> int:
-    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
-    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
-    token, whatever it holds. 0 for other tokenizers."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
-    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
-        return 0
-    if backend.normalizer is not None:
-        text = backend.normalizer.normalize_str(text)
-    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
-    return sum(len(w) for w, _ in words if len(w) > limit)
-
-
-def text_budget(encoder, label_texts: Sequence[str]) -> int:
-    """Text tokens the encoder keeps, with these labels, of a text of any length."""
-    encoder.encode([""], [list(label_texts)])  # the encoder's own errors for unusable labels
-    lens = [len(ids) for ids in encoder.label_ids(list(label_texts))]
-    keep, _ = encoder.plan(sys.maxsize // 4, lens)
-    return int(keep)
-
-
-def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: LongTextSettings,
-                 encoder, where: str = "gliznet_textcat") -> ScoringPlan:
-    """Model inputs for ``docs`` (each with its label pairs) under ``settings``.
-
-    ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
-    """
-    plan = ScoringPlan(settings, [], [])
-    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
-    if any(unread):
-        warnings.warn(
-            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
-            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
-            f"reaches the model as one unknown token, so its content does not change the scores",
-            UnreadTextWarning, stacklevel=3)
-    if settings.long_text == "windows":
-        overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
-    budgets: Dict[Tuple[str, ...], int] = {}
-    spans_of = [doc_spans(doc, settings, where) for doc in docs]
-    texts_of: Dict[int, List[str]] = {}  # docs that share one label list share its texts
-    for doc, p, spans in zip(docs, pairs, spans_of):
-        label_texts = texts_of.get(id(p))
-        if label_texts is None:
-            label_texts = texts_of[id(p)] = [t for _, t in p]
-        targets: List[Target] = []
-        score_doc = settings.doc_cats == "doc" or (settings.doc_cats == "spans" and not spans)
-        if score_doc:
-            targets.append(doc)
-        targets.extend(spans)
-        texts = [t.text for t in targets]  # once: a Doc builds its text from its tokens
-        dp = DocPlan(p, None)
-        if settings.long_text == "windows" and targets:
-            key = tuple(label_texts)
-            if key not in budgets:
-                budgets[key] = text_budget(encoder, label_texts)
-            budget = budgets[key]
-            fast = bool(getattr(encoder.tokenizer, "is_fast", False))
-            enc = tokenize(encoder.tokenizer, texts, fast)
-            offsets = enc["offset_mapping"] if fast else [None] * len(targets)
-        for i, target in enumerate(targets):
-            first = len(plan.inputs)
-            if settings.long_text == "windows":
-                pieces = window_pieces(target, encoder.tokenizer, budget, overlap,
-                                       ids_offsets=(enc["input_ids"][i], offsets[i]), text=texts[i])
-                if len(pieces) == 1:
-                    plan.inputs.append((texts[i], label_texts))
-                else:
-                    base = target.start_char if isinstance(target, Span) else 0
-                    plan.inputs.extend((text_of(texts[i], base, pc.start_char, pc.end_char), label_texts)
-                                       for pc in pieces)
-                n = len(pieces)
-            else:
-                plan.inputs.append((texts[i], label_texts))
-                n = 1
-            st = ScoredText(None if target is doc else target, first, n)
-            if target is doc:
-                dp.doc = st
-            else:
-                dp.spans.append(st)
-        plan.docs.append(dp)
-    return plan
-
-
-@dataclass
-class DocScores:
-    """What :func:`collect_scores` gives back for one doc."""
-
-    cats: Optional[Dict[str, float]]  # None: leave doc.cats alone
-    spans: List[Tuple[Span, Dict[str, float]]]
-    truncated: bool
-    n_windows: Optional[int]  # inputs the doc's own cats were aggregated from
-
-
-def collect_scores(plan: ScoringPlan, encoded: Sequence[Any], logits: Sequence[np.ndarray],
-                   activate: Callable[[np.ndarray], np.ndarray], multi_label: bool) -> List[DocScores]:
-    """Probabilities per doc and per span from the logits of ``plan.inputs``.
-
-    ``encoded``: the encoder's ``EncodedInput`` of each input (token counts and
-    whether its text was cut); ``activate``: logits -> probabilities.
-    """
-    method = resolve_aggregation(plan.settings.aggregation, multi_label)
-    probs = [np.asarray(activate(np.asarray(lg)), dtype=np.float64) for lg in logits]
-
-    def score(st: ScoredText) -> Tuple[np.ndarray, bool, int]:
-        rows = list(range(st.first, st.first + st.count))
-        cut = any(encoded[r].text_truncated for r in rows)
-        used = [int(encoded[r].n_text_tokens_used) for r in rows]
-        if st.count == 1:
-            return probs[rows[0]], cut, int(encoded[rows[0]].n_text_tokens)
-        return aggregate(np.stack([probs[r] for r in rows]), method, used), cut, sum(used)
-
-    out: List[DocScores] = []
-    keys_of: Dict[int, List[str]] = {}  # docs that share one label list share its keys
-    for dp in plan.docs:
-        keys = keys_of.get(id(dp.pairs))
-        if keys is None:
-            keys = keys_of[id(dp.pairs)] = [k for k, _ in dp.pairs]
-        truncated = False
-        span_out: List[Tuple[Span, Dict[str, float]]] = []
-        span_rows, span_sizes = [], []
-        for st in dp.spans:
-            values, cut, size = score(st)
-            truncated |= cut
-            span_out.append((st.span, dict(zip(keys, map(float, values)))))
-            span_rows.append(values)
-            span_sizes.append(size)
-        cats = None
-        n_windows = None
-        if dp.doc is not None:
-            values, cut, _ = score(dp.doc)
-            truncated |= cut
-            cats = dict(zip(keys, map(float, values)))
-            n_windows = dp.doc.count
-        elif plan.settings.doc_cats == "spans" and span_rows:
-            cats = dict(zip(keys, map(float, aggregate(np.stack(span_rows), method, span_sizes))))
-        out.append(DocScores(cats, span_out, truncated, n_windows))
-    return out

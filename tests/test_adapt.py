@@ -16,6 +16,7 @@ from spacy.tokens import DocBin
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.adapt import AdaptSettings, label_stats, select_pseudo_labels
 from spacy_gliznet.decisions import decide_labels, logits_of
+from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.cli.adapt import read_labels_option
 from spacy_gliznet.errors import GliZNetInputError
 from spacy_gliznet.layers import ensure_loaded
@@ -137,8 +138,9 @@ def test_multi_label_default_stores_statistics_and_switches_to_zscore(nlp, tmp_p
     assert pipe.label_stats == label_stats(LABELS, report.start_scores)
     assert "zscore rule" in report.summary()
     doc = nlp("the team won the match")
-    want = decide_labels(np.array([doc.cats[k] for k in LABELS]), LABELS, rule="zscore",
-                         param=2.0, label_stats=pipe.label_stats)
+    want = decide_labels(np.array([doc.cats[k] for k in LABELS]), LABELS,
+                         settings=DecisionSettings(decision_rule="zscore", rule_param=2.0,
+                                                   label_stats=pipe.label_stats))
     assert set(doc._.gliznet_predicted_labels) == {k for k, m in zip(LABELS, want) if m}
     nlp.to_disk(tmp_path / "p")
     loaded = spacy.load(tmp_path / "p").get_pipe("gliznet_textcat")

@@ -13,11 +13,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "decisions", "parallel", "label_cache"},
-    {"encoding", "model_files"},
-    {"windows", "modeling"},
-    {"reference"},
-    {"checkpoints"},
+    {"config", "outputs", "labels", "settings", "parallel", "label_cache"},
+    {"decisions", "encoding", "model_files"},
+    {"metrics", "windows", "spans", "modeling"},
+    {"planning", "reference"},
+    {"aggregation", "checkpoints"},
     {"layers", "losses"},
     {"adapt"},
     {"component", "readers"},

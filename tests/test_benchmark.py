@@ -6,24 +6,9 @@ import numpy as np
 import pytest
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet.cli.benchmark import decide, macro_f1, markdown_table, run_benchmark
+from spacy_gliznet.cli.benchmark import decide, markdown_table, run_benchmark
 
 from test_readers import make_folder
-
-
-def test_macro_f1_single_label():
-    gold = [[0], [0], [1], [1]]
-    pred = [[0], [1], [1], [1]]
-    # label 0: tp1 fn1 -> 2/3; label 1: tp2 fp1 -> 4/5
-    assert macro_f1(gold, pred, 3) == pytest.approx((2 / 3 + 4 / 5) / 2)
-
-
-def test_macro_f1_multi_label_and_empty_rows():
-    gold = [[0, 1], [], [2]]
-    pred = [[0], [1], [2]]
-    # 0: 1.0; 1: tp0 fp1 fn1 -> 0; 2: 1.0
-    assert macro_f1(gold, pred, 3) == pytest.approx(2 / 3)
-    assert macro_f1([[]], [[]], 2) == 0.0
 
 
 def test_decide():

@@ -7,9 +7,10 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_gliznet.component import DECISION_DEFAULTS, gliznet_textcat_score
-from spacy_gliznet.decisions import RULE_PARAM_DEFAULTS, UnknownLabelWarning, decided_labels
-from spacy_gliznet.errors import GliZNetInputError
+from spacy_gliznet.decisions import decided_labels
+from spacy_gliznet.errors import GliZNetInputError, UnknownLabelWarning
+from spacy_gliznet.metrics import gliznet_textcat_score
+from spacy_gliznet.settings import RULE_PARAM_DEFAULTS, DecisionSettings
 
 from helpers import make_nlp
 
@@ -26,14 +27,16 @@ def nlp(tiny_gliznet_dir):
     return decisions_nlp(tiny_gliznet_dir)
 
 
-def expected(doc, labels=LABELS, **rule):
-    return decided_labels(labels, [doc.cats[k] for k in labels], **rule)
+def expected(doc, labels=LABELS, rule="threshold", param=None, **settings):
+    """The labels ``decisions`` gives ``doc``'s scores under these settings."""
+    settings = DecisionSettings(decision_rule=rule, rule_param=param, **settings)
+    return decided_labels(labels, [doc.cats[k] for k in labels], settings=settings)
 
 
 def test_defaults_are_visible_in_the_config(nlp):
     cfg = nlp.config["components"]["gliznet_textcat"]
-    assert cfg["decision_rule"] == DECISION_DEFAULTS["decision_rule"]
-    assert cfg["rule_param"] == DECISION_DEFAULTS["rule_param"]
+    assert cfg["decision_rule"] == DecisionSettings().decision_rule == "margin"
+    assert cfg["rule_param"] is None
     assert cfg["thresholds"] == {}
 
 
@@ -219,7 +222,8 @@ def test_scorer_works_on_plain_cats_of_any_component():
     gold = [Example.from_dict(nlp.make_doc("a"), {"cats": {"x": 1.0, "y": 1.0}}).reference,
             Example.from_dict(nlp.make_doc("b"), {"cats": {"x": 0.0, "y": 0.0}}).reference]
     egs = [Example(p, g) for p, g in zip(docs, gold)]
-    res = gliznet_textcat_score(egs, labels=["x", "y"], threshold=0.5, thresholds={"x": 0.25})
+    res = gliznet_textcat_score(egs, labels=["x", "y"], threshold=0.5, thresholds={"x": 0.25},
+                                decision_rule="threshold")
     # x: predicted in both (0.3 >= 0.25, 0.6): tp 1, fp 1 -> F 2/3; y: tp 1 -> F 1
     assert res["cats_f_per_type"]["x"]["f"] == pytest.approx(2 / 3)
     assert res["cats_f_per_type"]["y"]["f"] == pytest.approx(1.0)
@@ -228,7 +232,8 @@ def test_scorer_works_on_plain_cats_of_any_component():
 
 
 def test_benchmark_counts_what_the_component_decides(tmp_path, tiny_gliznet_dir):
-    from spacy_gliznet.cli.benchmark import macro_f1, run_benchmark
+    from spacy_gliznet.cli.benchmark import run_benchmark
+    from spacy_gliznet.metrics import macro_f1
     from spacy_gliznet.readers import load_datasets
     from test_readers import make_folder
 

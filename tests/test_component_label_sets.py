@@ -16,6 +16,7 @@ from spacy.training import Example
 
 import spacy_gliznet
 from spacy_gliznet.decisions import decided_labels
+from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 
 from helpers import make_nlp
@@ -41,7 +42,8 @@ def test_top_k_writes_the_k_best_and_decides_from_every_label(nlp):
         assert all(b.cats[k] == pytest.approx(a.cats[k], abs=1e-6) for k in best)
         # every label is still decided on: threshold 0 predicts all six
         assert b._.gliznet_predicted_labels == decided_labels(
-            LABELS, [a.cats[k] for k in LABELS], threshold=0.0)
+            LABELS, [a.cats[k] for k in LABELS],
+            settings=DecisionSettings(decision_rule="threshold", threshold=0.0))
         assert len(b._.gliznet_predicted_labels) == len(LABELS)
     # per-call defaults untouched, and the pipe setting applies to single calls
     pipe = nlp.get_pipe("gliznet_textcat")

@@ -11,7 +11,8 @@ from spacy.training import Example
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.find_thresholds import format_report, tuning_report
-from spacy_gliznet.component import gliznet_textcat_score
+from spacy_gliznet.metrics import gliznet_textcat_score
+from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 
 from helpers import TRAIN
@@ -26,7 +27,7 @@ DEV = TRAIN + [
 def test_tuning_report_hand_made():
     scores = np.array([[0.20, 0.9], [0.25, 0.8], [0.10, 0.7], [0.15, 0.1]])
     gold = np.array([[1, 0], [1, 0], [0, 0], [0, 0]], dtype=bool)
-    before = {"rule": "threshold", "param": None, "threshold": 0.5, "thresholds": {}}
+    before = DecisionSettings(decision_rule="threshold", threshold=0.5)
     rep = tuning_report(scores, gold, ["low", "never"], before, min_positives=2)
     # before at 0.5: "low" never predicted (F 0), "never" predicted 3 times, all wrong (F 0)
     assert rep["macro_f"]["before"] == 0.0 and rep["micro_f"]["before"] == 0.0
@@ -108,7 +109,7 @@ def test_find_thresholds_on_textcat_multilabel(tmp_path):
     # ... and the per-label ones apply through gliznet_textcat_score (the recipe)
     preds = [Example(loaded(t), eg.reference) for (t, _), eg in zip(DEV, egs)]
     res = gliznet_textcat_score(preds, labels=list(textcat.labels), threshold=report["threshold"],
-                                thresholds=report["thresholds"])
+                                thresholds=report["thresholds"], decision_rule="threshold")
     assert res["cats_macro_f"] == pytest.approx(report["macro_f"]["per_label"])
     assert res["cats_micro_f"] == pytest.approx(report["micro_f"]["per_label"])
 

@@ -8,15 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.windows import (
-    aggregate,
-    count_tokens,
-    plan_windows,
-    resolve_aggregation,
-    validate_settings,
-    window_overlap,
-    window_pieces,
-)
+from spacy_gliznet.aggregation import aggregate, resolve_aggregation
+from spacy_gliznet.settings import long_text_settings
+from spacy_gliznet.windows import count_tokens, plan_windows, window_overlap, window_pieces
 
 from conftest import WORDS, make_tokenizer
 
@@ -167,7 +161,7 @@ def test_aggregation_names():
 ])
 def test_bad_settings_are_refused(bad, message):
     with pytest.raises(GliZNetInputError, match=message):
-        validate_settings("pipe", **bad)
+        long_text_settings("pipe", **bad)
 
 
 def test_window_overlap_auto_and_limit():
@@ -262,7 +256,7 @@ class CountingDoc:
 def test_preparing_a_long_doc_visits_each_token_a_bounded_number_of_times(
         tiny_gliznet_dir, nlp_sents, sentences):
     from spacy_gliznet.layers import ensure_loaded
-    from spacy_gliznet.windows import plan_scoring
+    from spacy_gliznet.planning import plan_scoring
 
     from helpers import make_nlp
 
@@ -270,7 +264,7 @@ def test_preparing_a_long_doc_visits_each_token_a_bounded_number_of_times(
     encoder = ensure_loaded(pipe.model).get_encoder()
     text = " ".join(["the team won the match ."] * 400 + ["x" * 5000])  # 2,400 tokens + one blob
     doc = CountingDoc(nlp_sents(text) if sentences else nlp_sents.make_doc(text))
-    plan = plan_scoring([doc], [[("sports", "sports")]], validate_settings(), encoder)
+    plan = plan_scoring([doc], [[("sports", "sports")]], long_text_settings(), encoder)
     assert len(plan.inputs) > 20  # many windows
     assert doc.visited <= 3 * len(doc), (doc.visited, len(doc), len(plan.inputs))
     read = "".join(t for t, _ in plan.inputs)

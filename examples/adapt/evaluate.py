@@ -35,12 +35,14 @@ from pathlib import Path
 import numpy as np
 import spacy
 
+import dataclasses
+
 import spacy_gliznet  # noqa: F401  (registers the component)
 from spacy_gliznet.adapt import AdaptSettings, label_stats, score_texts, select_pseudo_labels
 from spacy_gliznet.cli.benchmark import decide_as_component
 from spacy_gliznet.checkpoints import interpolate_states
 from spacy_gliznet.layers import ensure_loaded
-from spacy_gliznet.cli.benchmark import macro_f1
+from spacy_gliznet.metrics import macro_f1
 from spacy_gliznet.readers import load_datasets
 
 
@@ -49,7 +51,7 @@ def parse_slice(value: str) -> slice:
     return slice(int(start or 0), int(stop) if stop else None)
 
 
-def decide(scores: np.ndarray, labels, multi_label: bool, settings: dict):
+def decide(scores: np.ndarray, labels, multi_label: bool, settings):
     """Predicted label indices per row, as the component decides under ``settings``
     (``pipe.decision_settings()``)."""
     return decide_as_component(scores, labels, multi_label, settings)
@@ -68,8 +70,8 @@ def with_stats(scores, corpus_scores, labels, multi_label, settings):
     multi-label the component's "zscore" rule on the statistics ``adapt`` stores."""
     if not multi_label:
         return mean_corrected(scores, corpus_scores)
-    zrule = {**settings, "rule": "zscore", "param": AdaptSettings().min_z,
-             "label_stats": label_stats(labels, corpus_scores)}
+    zrule = dataclasses.replace(settings, decision_rule="zscore", rule_param=AdaptSettings().min_z,
+                                label_stats=label_stats(labels, corpus_scores))
     return decide(scores, labels, True, zrule)
 
 

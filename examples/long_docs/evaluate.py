@@ -102,7 +102,8 @@ def main() -> None:
     import torch
 
     import spacy_gliznet  # noqa: F401
-    from spacy_gliznet.cli.benchmark import decide, macro_f1
+    from spacy_gliznet.cli.benchmark import decide
+    from spacy_gliznet.metrics import macro_f1
     from spacy_gliznet.layers import ensure_loaded
 
     torch.set_num_threads(args.threads)

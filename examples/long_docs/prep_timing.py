@@ -43,7 +43,8 @@ def main(argv=None):
 
     import spacy_gliznet  # noqa: F401
     from spacy_gliznet.layers import ensure_loaded
-    from spacy_gliznet.windows import plan_scoring, validate_settings
+    from spacy_gliznet.planning import plan_scoring
+    from spacy_gliznet.settings import long_text_settings
 
     warnings.simplefilter("ignore")
     nlp = spacy.blank("en")
@@ -57,7 +58,7 @@ def main(argv=None):
         text = long_text(args.data, size)
         doc = nlp.get_pipe("sentencizer")(nlp.make_doc(text))
         start = time.perf_counter()
-        plan = plan_scoring([doc], [[(k, k) for k in LABELS]], validate_settings(), encoder)
+        plan = plan_scoring([doc], [[(k, k) for k in LABELS]], long_text_settings(), encoder)
         prepare = time.perf_counter() - start
         row = {"chars": len(text), "spacy_tokens": len(doc), "windows": len(plan.inputs),
                "prepare_s": round(prepare, 2)}

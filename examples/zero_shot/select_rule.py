@@ -21,7 +21,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from spacy_gliznet.cli.benchmark import macro_f1, score_model
+from spacy_gliznet.cli.benchmark import score_model
+from spacy_gliznet.metrics import macro_f1
 from spacy_gliznet.decisions import decide, rule_cutoffs
 from spacy_gliznet.readers import load_datasets
 
@@ -65,9 +66,9 @@ def evaluate(entry: Dict, rule: str, param: float) -> float:
     labels = entry["labels"]
     if rule == "threshold":
         cut = rule_cutoffs(labels, rule, param)
-        mask = decide(entry["scores"], rule=rule, cut=cut)
+        mask = decide(entry["scores"], decision_rule=rule, cut=cut)
     else:
-        mask = decide(entry["scores"], rule=rule, param=param, cut=rule_cutoffs(labels, rule, 0.5))
+        mask = decide(entry["scores"], decision_rule=rule, rule_param=param, cut=rule_cutoffs(labels, rule, 0.5))
     pred = [list(np.nonzero(row)[0]) for row in mask]
     return macro_f1(entry["gold"], pred, len(labels))
 

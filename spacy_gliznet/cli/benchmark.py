@@ -7,8 +7,8 @@ on multi-label sets the model's labels are what the component decides
 (``doc._.gliznet_predicted_labels``: its ``decision_rule``, ``rule_param``,
 ``threshold`` and ``thresholds``, through ``spacy_gliznet.decisions``), the
 baseline's those whose cosine passes ``baseline_threshold`` (fixed, not tuned on
-the benchmark). Macro-F1 averages per-label F1 over the dataset's labels
-that occur in the gold or the predictions.
+the benchmark). Macro-F1 is ``metrics.macro_f1``: spaCy's, the mean of per-label
+F1 over all the dataset's labels.
 """
 
 import json
@@ -19,45 +19,26 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .. import decisions
+from ..metrics import macro_f1
 from ..model_files import resolve_model_dir
+from ..settings import DecisionSettings
 from ..readers import load_datasets
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def macro_f1(gold: Sequence[Sequence[int]], pred: Sequence[Sequence[int]], n_labels: int) -> float:
-    """Macro-F1 over label indices; gold/pred hold each row's label indices."""
-    tp = np.zeros(n_labels)
-    fp = np.zeros(n_labels)
-    fn = np.zeros(n_labels)
-    for g, p in zip(gold, pred):
-        g, p = set(g), set(p)
-        for i in g & p:
-            tp[i] += 1
-        for i in p - g:
-            fp[i] += 1
-        for i in g - p:
-            fn[i] += 1
-    seen = (tp + fp + fn) > 0
-    if not seen.any():
-        return 0.0
-    f1 = 2 * tp[seen] / (2 * tp[seen] + fp[seen] + fn[seen])
-    return float(f1.mean())
-
-
 def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List[int]]:
     """Predicted label indices per row from an (N, K) score matrix: the top label, or
     (multi-label) those whose score reaches ``threshold``."""
-    mask = decisions.decide(scores, multi_label=multi_label, rule="threshold", cut=threshold)
+    mask = decisions.decide(scores, multi_label=multi_label, decision_rule="threshold", cut=threshold)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
 def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: bool,
-                        settings: Dict) -> List[List[int]]:
+                        settings: DecisionSettings) -> List[List[int]]:
     """Predicted label indices per row as the component decides them; ``settings``:
-    ``GliZNetTextCategorizer.decision_settings()`` (threshold, thresholds, rule, param,
-    label_stats)."""
-    mask = decisions.decide_labels(scores, labels, multi_label=multi_label, **settings)
+    ``GliZNetTextCategorizer.decision_settings()``."""
+    mask = decisions.decide_labels(scores, labels, multi_label=multi_label, settings=settings)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
@@ -138,12 +119,11 @@ def run_benchmark(
     pipe = nlp.add_pipe("gliznet_textcat", config={"model": {"name": model, "quantize": quantize},
                                                    **(decision or {})})
     settings = pipe.decision_settings()
-    threshold = pipe.threshold
+    threshold = settings.threshold
     base = EmbeddingBaseline(baseline) if baseline else None
     results = {"model": model or "default (bundled)", "quantize": quantize, "baseline": baseline,
                "data": str(data), "threshold": threshold,
-               "decision": {"decision_rule": settings["rule"], "rule_param": settings["param"],
-                            "threshold": settings["threshold"], "thresholds": settings["thresholds"]},
+               "decision": {**settings.config(), "rule_param": settings.param},
                "baseline_threshold": baseline_threshold, "datasets": {}}
     model_time = base_time = 0.0
     bar = tqdm(total=total * (2 if base else 1), desc="benchmark", unit="doc", disable=not progress)

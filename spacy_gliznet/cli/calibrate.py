@@ -28,7 +28,8 @@ from ..checkpoints import GliZNetForSequenceClassification
 from ..modeling import GliZNetModel, score_logits
 from ..readers import Dataset, load_datasets
 from .export import storage_dtype
-from .benchmark import decide, macro_f1
+from ..metrics import macro_f1
+from .benchmark import decide
 
 OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)
 LOG_SCALE_GRID = np.round(np.arange(0.0, 6.001, 0.05), 2)

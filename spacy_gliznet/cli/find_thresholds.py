@@ -14,7 +14,7 @@ and ``spacy evaluate`` use them) and on spaCy's ``textcat_multilabel`` (its own
 ``threshold`` gets the global value, which its scorer uses; it has no per-label
 setting, so the per-label values are in ``OUTPUT/thresholds.json`` and apply through
 ``spacy_gliznet.decisions.decide_cats`` or the scorer
-``spacy_gliznet.component.gliznet_textcat_score(examples, labels=..., threshold=...,
+``spacy_gliznet.metrics.gliznet_textcat_score(examples, labels=..., threshold=...,
 thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 ``OUTPUT/thresholds.json`` also holds the before/after figures printed.
 """
@@ -26,7 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..decisions import THRESHOLD_GRID, decide, decide_labels, f1_report, rule_cutoffs, tune_thresholds
+from ..decisions import decide, decide_labels, rule_cutoffs
+from ..metrics import THRESHOLD_GRID, f1_report, tune_thresholds
+from ..settings import DecisionSettings
 from ..errors import GliZNetInputError
 
 SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
@@ -49,31 +51,28 @@ def pick_component(nlp, name: Optional[str] = None) -> Tuple[str, str]:
                             f"(components: {nlp.pipe_names})")
 
 
-def before_cut(pipe, factory: str, labels: Sequence[str]) -> Tuple[Dict[str, Any], np.ndarray]:
+def before_cut(pipe, factory: str, labels: Sequence[str]) -> Tuple[DecisionSettings, np.ndarray]:
     """The pipe's current decision settings and absolute cut per label."""
     if factory == "gliznet_textcat":
-        rule = {"rule": pipe.decision_rule, "param": pipe.rule_param,  # param: the rule's in use
-                "threshold": pipe.threshold, "thresholds": pipe.thresholds,
-                "label_stats": pipe.label_stats}
+        rule = pipe.decision_settings()
     else:
-        rule = {"rule": "threshold", "param": None, "threshold": float(pipe.cfg["threshold"]),
-                "thresholds": {}}
-    return rule, rule_cutoffs(labels, rule["rule"], rule["threshold"], rule["thresholds"])
+        rule = DecisionSettings(threshold=float(pipe.cfg["threshold"]), decision_rule="threshold")
+    return rule, rule_cutoffs(labels, rule.decision_rule, rule.threshold, rule.thresholds)
 
 
 def tuning_report(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
-                  before: Dict[str, Any], *, min_positives: int = 10,
+                  before: DecisionSettings, *, min_positives: int = 10,
                   grid: Sequence[float] = THRESHOLD_GRID) -> Dict[str, Any]:
     """Tune thresholds on (N, K) dev scores and gold booleans; before/after figures."""
     tuning = tune_thresholds(scores, gold, labels, min_positives=min_positives, grid=grid)
-    old = decide_labels(scores, labels, **before)
+    old = decide_labels(scores, labels, settings=before)
     runs = {"before": f1_report(old, gold),
             "global": f1_report(decide(scores, cut=tuning.threshold), gold),
             "per_label": f1_report(decide(scores, cut=tuning.cut()), gold)}
     cut = tuning.cut()
     return {
         "labels": list(labels), "docs": int(scores.shape[0]), "min_positives": min_positives,
-        "before": {k: v for k, v in before.items() if k != "label_stats"},
+        "before": {**before.config(), "rule_param": before.param},
         "threshold": tuning.threshold, "thresholds": tuning.thresholds,
         "macro_f": {k: r["macro_f"] for k, r in runs.items()},
         "micro_f": {k: r["micro_f"] for k, r in runs.items()},
@@ -89,7 +88,7 @@ def tuning_report(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
 def format_report(report: Dict[str, Any]) -> str:
     """The before/after table: macro-F1, micro-F1 and every label."""
     b = report["before"]
-    before = (f"{b['rule']} {b['param']:g}, " if b["rule"] != "threshold" else "") + \
+    before = (f"{b['decision_rule']} {b['rule_param']:g}, " if b["decision_rule"] != "threshold" else "") + \
         f"threshold {b['threshold']:g}" + (f" + {len(b['thresholds'])} per-label" if b["thresholds"] else "")
     lines = [
         f"Dev: {report['docs']} docs, {len(report['labels'])} labels. Before: {before}. "

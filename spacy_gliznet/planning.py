@@ -1,0 +1,127 @@
+"""What the ``gliznet_textcat`` component sends to the model for a batch of docs:
+whole docs, their windows, their sentences or ``doc.spans[key]`` spans, all in one
+flat list of (text, label texts) inputs, and where each input's scores go back
+(:class:`ScoringPlan`; ``aggregation.collect_scores`` reads it)."""
+
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span
+
+from .encoding import tokenize
+from .errors import UnreadTextWarning
+from .labels import LabelPairs
+from .settings import LongTextSettings
+from .spans import doc_spans
+from .windows import Target, text_of, window_overlap, window_pieces
+
+
+@dataclass
+class ScoredText:
+    """A doc or a span and the model inputs (``first`` .. ``first + count``) it is scored from."""
+
+    span: Optional[Span]  # None: the doc itself
+    first: int
+    count: int
+
+
+@dataclass
+class DocPlan:
+    pairs: LabelPairs
+    doc: Optional[ScoredText]
+    spans: List[ScoredText] = field(default_factory=list)
+
+
+@dataclass
+class ScoringPlan:
+    """Model inputs for a batch of docs and how their scores map back."""
+
+    settings: LongTextSettings
+    inputs: List[Tuple[str, List[str]]]
+    docs: List[DocPlan]
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
+
+
+def text_budget(encoder, label_texts: Sequence[str]) -> int:
+    """Text tokens the encoder keeps, with these labels, of a text of any length."""
+    encoder.encode([""], [list(label_texts)])  # the encoder's own errors for unusable labels
+    lens = [len(ids) for ids in encoder.label_ids(list(label_texts))]
+    keep, _ = encoder.plan(sys.maxsize // 4, lens)
+    return int(keep)
+
+
+def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: LongTextSettings,
+                 encoder, where: str = "gliznet_textcat") -> ScoringPlan:
+    """Model inputs for ``docs`` (each with its label pairs) under ``settings``.
+
+    ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
+    """
+    plan = ScoringPlan(settings, [], [])
+    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
+    if any(unread):
+        warnings.warn(
+            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
+            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
+            f"reaches the model as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=3)
+    if settings.long_text == "windows":
+        overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
+    budgets: Dict[Tuple[str, ...], int] = {}
+    spans_of = [doc_spans(doc, settings, where) for doc in docs]
+    texts_of: Dict[int, List[str]] = {}  # docs that share one label list share its texts
+    for doc, p, spans in zip(docs, pairs, spans_of):
+        label_texts = texts_of.get(id(p))
+        if label_texts is None:
+            label_texts = texts_of[id(p)] = [t for _, t in p]
+        targets: List[Target] = []
+        score_doc = settings.doc_cats == "doc" or (settings.doc_cats == "spans" and not spans)
+        if score_doc:
+            targets.append(doc)
+        targets.extend(spans)
+        texts = [t.text for t in targets]  # once: a Doc builds its text from its tokens
+        dp = DocPlan(p, None)
+        if settings.long_text == "windows" and targets:
+            key = tuple(label_texts)
+            if key not in budgets:
+                budgets[key] = text_budget(encoder, label_texts)
+            budget = budgets[key]
+            fast = bool(getattr(encoder.tokenizer, "is_fast", False))
+            enc = tokenize(encoder.tokenizer, texts, fast)
+            offsets = enc["offset_mapping"] if fast else [None] * len(targets)
+        for i, target in enumerate(targets):
+            first = len(plan.inputs)
+            if settings.long_text == "windows":
+                pieces = window_pieces(target, encoder.tokenizer, budget, overlap,
+                                       ids_offsets=(enc["input_ids"][i], offsets[i]), text=texts[i])
+                if len(pieces) == 1:
+                    plan.inputs.append((texts[i], label_texts))
+                else:
+                    base = target.start_char if isinstance(target, Span) else 0
+                    plan.inputs.extend((text_of(texts[i], base, pc.start_char, pc.end_char), label_texts)
+                                       for pc in pieces)
+                n = len(pieces)
+            else:
+                plan.inputs.append((texts[i], label_texts))
+                n = 1
+            st = ScoredText(None if target is doc else target, first, n)
+            if target is doc:
+                dp.doc = st
+            else:
+                dp.spans.append(st)
+        plan.docs.append(dp)
+    return plan
