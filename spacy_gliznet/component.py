@@ -32,10 +32,10 @@ from .errors import GliZNetInputError, TruncationWarning
 from . import decisions
 from .decisions import validate_threshold
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
-from .layers import GliZNetResult, ensure_loaded
+from .layers import LayerOutput as GliZNetResult, ensure_loaded
 from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
 from .losses import LossFunction, make_gliznet_loss
-from .outputs import GliZNetOutput, activate
+from .outputs import ModelOutput as GliZNetOutput, activate
 
 RUNTIME_SETTINGS = ("labels", "multi_label", "threshold", "thresholds", "decision_rule", "rule_param",
                     "cats_top_k",

@@ -12,7 +12,7 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .outputs import GliZNetOutput
+from .outputs import ModelOutput as GliZNetOutput
 
 
 def _zero(like: torch.Tensor) -> torch.Tensor:

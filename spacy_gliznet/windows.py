@@ -32,6 +32,7 @@ from spacy.tokens import Doc, Span
 
 from .encoding import tokenize
 from .errors import GliZNetInputError, UnreadTextWarning
+from .labels import LabelPairs
 
 LONG_TEXT_POLICIES = ("windows", "truncate")
 AGGREGATIONS = ("auto", "max", "mean")
@@ -49,7 +50,6 @@ LONG_TEXT_DEFAULTS: Dict[str, Any] = {
     "doc_cats": "doc",
 }
 
-LabelPairs = List[Tuple[str, str]]
 Target = Union[Doc, Span]
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from spacy_gliznet.losses import bce_loss, gliznet_loss, make_gliznet_loss, repulsion_loss, supcon_loss
-from spacy_gliznet.outputs import GliZNetOutput
+from spacy_gliznet.outputs import ModelOutput as GliZNetOutput
 
 
 def test_supcon_hand_computed():
