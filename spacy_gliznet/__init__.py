@@ -1,24 +1,36 @@
 """spacy-gliznet: zero-shot multi-label text classification as a spaCy component.
 
-Modules, in the order data flows through them (each imports only those above it):
+Modules, in the order data flows through them (each imports only those above it;
+tests/test_architecture.py holds the exact layers):
 
-- ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``parallel``,
-  ``label_cache``: leaves (exceptions, the model config, what the model returns, label
-  sets, decision rules and thresholds, the worker-thread fork handler, the cache of
-  label vectors);
-- ``encoding``: texts and labels -> token ids, passes and padded batches;
+- ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``fork_safety``,
+  ``label_cache``: leaves (exceptions and warnings, the model config, what the
+  model and the prediction API return, label sets, decision rules and
+  thresholds, the fork handler that keeps forked workers from hanging, the cache
+  of label vectors);
+- ``encoding``: texts and labels -> token ids and passes; ``model_files``:
+  reading HF-layout files;
+- ``collation``: encoded inputs -> padded batches;
 - ``windows``: long docs and spans -> the texts to score, and their aggregation;
-- ``modeling``: the torch model and its one forward;
-- ``model_files``, ``reference``, ``checkpoints``: loading and saving (HF-layout
-  files, the original implementation's checkpoints, this project's and the
-  bundled default model);
-- ``layers``: the Thinc layer; ``losses``: the training loss;
+  ``modeling``: the torch network and its one forward;
+- ``prediction``: the plain PyTorch prediction API (texts and labels -> scores);
+  ``original``: checkpoints of the original GliZNet implementation;
+- ``checkpoints``: loading and saving (this project's format, bare backbones,
+  the bundled default model, pipeline bytes);
+- ``layers``: the Thinc layer; ``losses``: the training loss; ``adapt``:
+  unsupervised adaptation to a corpus;
 - ``component``: the ``gliznet_textcat`` pipe; ``readers``: training corpora;
 - ``registrations``: every name registered with spaCy;
 - ``cli``: ``python -m spacy_gliznet ...``; ``distributed``: Ray Data actors.
 """
 
-from .errors import GliZNetInputError, GliZNetLoadError, LabelTooLongError, TruncationWarning
+from .errors import (
+    GliZNetInputError,
+    GliZNetLoadError,
+    LabelTooLongError,
+    TruncationWarning,
+    UnknownLabelWarning,
+)
 from .config import GliZNetConfig
 from .outputs import ClassificationResult
 from .checkpoints import GliZNetForSequenceClassification
@@ -26,7 +38,7 @@ from .layers import build_gliznet_model
 from .component import GliZNetTextCategorizer
 from .registrations import make_gliznet_textcat
 from . import registrations  # noqa: F401  (registers the factory and the other names)
-from . import parallel  # noqa: F401  (forked children, e.g. nlp.pipe(n_process=N), never hang)
+from . import fork_safety  # noqa: F401  (forked children, e.g. nlp.pipe(n_process=N), never hang)
 
 __version__ = "0.1.0"
 
@@ -39,6 +51,7 @@ __all__ = [
     "GliZNetTextCategorizer",
     "LabelTooLongError",
     "TruncationWarning",
+    "UnknownLabelWarning",
     "build_gliznet_model",
     "make_gliznet_textcat",
 ]

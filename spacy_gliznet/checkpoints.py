@@ -1,5 +1,5 @@
 """Loading and saving GliZNet checkpoints: this project's format, the original
-implementation's (see reference.py), bare backbones, the bundled default model,
+implementation's (see original.py), bare backbones, the bundled default model,
 and the bytes a spaCy pipeline stores.
 
 A name's ``config.json`` decides what is built:
@@ -33,8 +33,8 @@ from .model_files import (
     read_weights,
     resolve_model_dir,
 )
-from .modeling import GliZNetModel
-from .reference import load_reference, load_reference_state
+from .original import load_original, load_original_state
+from .prediction import GliZNetPredictor
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model_files"
 # What building a model from a bad config.json can raise (e.g. a negative
@@ -42,8 +42,8 @@ DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model_files"
 BUILD_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RuntimeError)
 
 
-class GliZNetForSequenceClassification(GliZNetModel):
-    """The GliZNet model with checkpoint IO (the plain PyTorch API)::
+class GliZNetForSequenceClassification(GliZNetPredictor):
+    """The GliZNet model with its prediction API and checkpoint IO (the plain PyTorch API)::
 
         model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer("path/or/hub-id")
         model.predict_example("The match ended 2-1", ["sports", "politics"]).labels
@@ -204,14 +204,14 @@ def load_model(name_or_path: Union[str, Path], **settings: Any
         if model_type == MODEL_TYPE:
             config, tokenizer = _load_own(directory, data)
         else:
-            config, tokenizer = load_reference(directory, data)
+            config, tokenizer = load_original(directory, data)
         check_settings(config, settings, str(name_or_path))
         if settings.get("max_length"):
             config.max_length = int(settings["max_length"])
         model = _build(cls, config, directory, tokenizer=tokenizer)
         state = read_weights(directory)
         if model_type == "gliznet":
-            load_reference_state(model, state, directory)
+            load_original_state(model, state, directory)
         else:
             load_state(model, state, str(directory))
     else:

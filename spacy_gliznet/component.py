@@ -35,10 +35,10 @@ from .adapt import AdaptReport, AdaptSettings, self_train
 from .aggregation import collect_scores
 from .errors import GliZNetInputError, TruncationWarning
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
-from .layers import GliZNetResult, ensure_loaded
+from .layers import LayerOutput, ensure_loaded
 from .losses import LossFunction, make_gliznet_loss
 from .metrics import gliznet_textcat_score
-from .outputs import GliZNetOutput, activate
+from .outputs import ModelOutput, activate
 from .planning import ScoringPlan, plan_scoring
 from .settings import (
     DECISION_CONFIG_KEYS,
@@ -68,7 +68,7 @@ class Prediction:
 
     labels: List[LabelPairs]
     plan: Optional[ScoringPlan] = None
-    result: Optional[GliZNetResult] = None
+    result: Optional[LayerOutput] = None
 
 
 # pipe -> its pipeline (weakly: a pipe neither keeps its pipeline alive nor pickles it)
@@ -333,7 +333,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         encoder = ensure_loaded(self.model).get_encoder()
         plan = plan_scoring(docs, pairs, self.long_text_settings(**settings), encoder, self.name)
         if not plan.inputs:
-            return Prediction(pairs, plan, GliZNetResult([], logits=[]))
+            return Prediction(pairs, plan, LayerOutput([], logits=[]))
         return Prediction(pairs, plan, self.model.predict(plan.inputs))
 
     def set_annotations(self, docs: Iterable[Doc], scores: Prediction,
@@ -467,7 +467,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         losses[self.name] += loss
         return losses
 
-    def _warn_training_cut(self, scores: GliZNetResult) -> None:
+    def _warn_training_cut(self, scores: LayerOutput) -> None:
         """Training reads the first window of a long text (``long_text`` applies to
         prediction): say so, once per pipe, rather than drop the rest silently."""
         cut = sum(enc.text_truncated for enc in scores.encoded)
@@ -480,8 +480,8 @@ class GliZNetTextCategorizer(TrainablePipe):
                 f"train on all of their text. This warning is shown once.",
                 TruncationWarning, stacklevel=3)
 
-    def get_loss(self, examples: Iterable[Example], scores: GliZNetResult,
-                 labels: Optional[Sequence[Sequence[str]]] = None) -> Tuple[float, GliZNetOutput]:
+    def get_loss(self, examples: Iterable[Example], scores: LayerOutput,
+                 labels: Optional[Sequence[Sequence[str]]] = None) -> Tuple[float, ModelOutput]:
         """The loss of a training forward pass and its gradient with respect to
         the scores (computed with ``torch.autograd.grad``: nothing is accumulated
         anywhere, so calling it twice gives the same result).
@@ -510,7 +510,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             raise ValueError(f"{self.name}: the training loss is not finite ({parts})")
         wrt = [t for t in output if t.requires_grad]
         grads = iter(torch.autograd.grad(total, wrt, allow_unused=True)) if wrt else iter(())
-        d_output = GliZNetOutput(*[next(grads) if t.requires_grad else None for t in output])
+        d_output = ModelOutput(*[next(grads) if t.requires_grad else None for t in output])
         return float(total.detach()), d_output
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,

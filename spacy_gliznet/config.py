@@ -1,6 +1,7 @@
 """The GliZNet model configuration and the constants of its checkpoint format
 (a leaf: imports nothing of the package but its errors)."""
 
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional
 
@@ -81,8 +82,7 @@ class GliZNetConfig:
                               ("label_attention", LABEL_ATTENTION)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_dropout(self.dropout)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION, **asdict(self)}
@@ -103,6 +103,13 @@ class GliZNetConfig:
         if unknown:
             raise GliZNetLoadError(f"Unknown keys in GliZNet config: {unknown}")
         return cls(**data)
+
+
+def check_dropout(rate: Any) -> float:
+    """A dropout rate: a number in [0, 1) (the model's ``dropout`` and spaCy's ``drop``)."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {rate!r}")
+    return float(rate)
 
 
 def check_batch_size(batch_size: int) -> int:

@@ -21,7 +21,7 @@ against:
   only as the top label or by their own ``thresholds``.
 
 Each relative rule has its own default ``rule_param`` (``settings.RULE_PARAM_DEFAULTS``, all
-chosen on train_pool alone: margin 0.015 and ratio 0.97 by ``examples/zero_shot/select_rule.py``,
+chosen on train_pool alone: margin 0.015 and ratio 0.95 by ``examples/bundled_model/select_rule.py``,
 zscore 2.0 by ``examples/adapt``), used when ``rule_param`` is None; a parameter given for one rule never carries over
 to another. Scores must be numbers: a NaN score is an error, never a silent decision.
 

@@ -4,7 +4,9 @@
 ``ray.data.Dataset.map_batches``: each Ray actor loads the pipeline **once**,
 from a path (or the bundled default model with the labels you give), in its own
 process, so no model ever travels through Ray's object store. It takes a batch
-with a text column and returns the batch with plain columns added: one float32
+in Ray Data's ``"numpy"`` batch format (a dict of column arrays; Ray converts
+pandas, Arrow or any other blocks to it and back, see :data:`BATCH_FORMAT`) with
+a text column, and returns the batch with plain columns added: one float32
 score column per label (``score_<label>``), ``top_label``, ``top_score`` and
 ``truncated`` (``doc._.gliznet_truncated``).
 
@@ -35,9 +37,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import GliZNetInputError, GliZNetLoadError
-from .labels import LabelsArg
+from .labels import LabelsArg, label_pairs
 
 FACTORY = "gliznet_textcat"
+# The batch format map_batches hands GliZNetBatchClassifier: a dict of column arrays.
+BATCH_FORMAT = "numpy"
 RAY_EXTRA_HINT = 'pip install "spacy-gliznet[ray]"  (installs ray[data] 2.60)'
 # An actor killed by its batch (out of memory, a crash in native code) is restarted and
 # the batch retried at most this often (Ray Data's defaults are unbounded); the third
@@ -94,19 +98,13 @@ def _check_positive_int(name: str, value: Any) -> int:
 
 
 def _label_keys(labels: Optional[LabelsArg]) -> Optional[List[str]]:
+    """The keys of ``labels`` (checked as the component checks them), None for None."""
     if labels is None:
         return None
-    if isinstance(labels, str):
-        raise GliZNetInputError(f"labels must be a list of strings or a {{label: description}} dict, "
-                                f"got the string {labels!r}")
-    keys = list(labels.keys()) if isinstance(labels, Mapping) else list(labels)
+    keys = [key for key, _ in label_pairs(dict(labels) if isinstance(labels, Mapping) else labels,
+                                          "labels")]
     if not keys:
         raise GliZNetInputError("labels is empty: give at least one label")
-    for key in keys:
-        if not isinstance(key, str) or not key.strip():
-            raise GliZNetInputError(f"every label must be a non-empty string, got {key!r}")
-    if len(set(keys)) != len(keys):
-        raise GliZNetInputError(f"labels must be unique, got {keys!r}")
     return keys
 
 
@@ -171,35 +169,9 @@ def load_classifier_pipeline(model: Optional[Union[str, Path]] = None, *, labels
     return nlp, name
 
 
-def _batch_kind(batch: Any) -> str:
-    if isinstance(batch, Mapping):
-        return "mapping"
-    module = type(batch).__module__.split(".")[0]
-    if module == "pandas" and hasattr(batch, "columns"):
-        return "pandas"
-    if module == "pyarrow" and hasattr(batch, "column_names"):
-        return "pyarrow"
-    raise GliZNetInputError(
-        f"expected a batch as a dict of columns, a pandas DataFrame or a pyarrow Table, got "
-        f"{type(batch).__name__}"
-    )
-
-
-def _column_names(batch: Any, kind: str) -> List[str]:
-    if kind == "mapping":
-        return list(batch.keys())
-    if kind == "pandas":
-        return [str(c) for c in batch.columns]
-    return list(batch.column_names)
-
-
-def _text_values(batch: Any, kind: str, column: str) -> List[Any]:
-    if kind == "mapping":
-        values = batch[column]
-        return values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if kind == "pandas":
-        return batch[column].tolist()
-    return batch.column(column).to_pylist()
+def _values(batch: Mapping[str, Any], column: str) -> List[Any]:
+    values = batch[column]
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
 class GliZNetBatchClassifier:
@@ -227,9 +199,11 @@ class GliZNetBatchClassifier:
     component: the ``gliznet_textcat`` pipe to use when the pipeline has several.
     score_prefix: prefix of the score columns.
 
-    The output batch is the input batch (same kind: dict of arrays, pandas or
-    pyarrow, same row order) plus the score columns, ``top_label`` (the label
-    with the highest score), ``top_score`` and ``truncated``.
+    A batch is a dict of column arrays (``map_batches(..., batch_format="numpy")``,
+    as :func:`classify_dataset` calls it; Ray converts the dataset's blocks). The
+    output batch is the input batch (same row order) plus the score columns,
+    ``top_label`` (the label with the highest score, a string column even when
+    empty), ``top_score`` and ``truncated``.
     """
 
     def __init__(self, model: Optional[Union[str, Path]] = None, *, labels: Optional[LabelsArg] = None,
@@ -299,13 +273,13 @@ class GliZNetBatchClassifier:
                 'cupy: pip install "spacy[cuda12x]" (or the cupy wheel for your CUDA)'
             ) from None
 
-    def _guarded(self, batch: Any, kind: str, names: List[str]) -> Dict[str, np.ndarray]:
+    def _guarded(self, batch: Mapping[str, Any], names: List[str]) -> Dict[str, np.ndarray]:
         """``classify_texts`` on the batch, under a marker file that outlives a killed
         actor (Ray restarts it with the same actor id and retries the batch): the
         first incarnation that dies on a batch marks it; the next one classifies
         it row by row, marking each row first; the one after that finds the row
         that killed its predecessor and fails the job with an error naming it."""
-        texts = _text_values(batch, kind, self.text_column)
+        texts = _values(batch, self.text_column)
         marker = _marker_path()
         if marker is None:  # not in a Ray actor
             return self.classify_texts(texts)
@@ -313,7 +287,7 @@ class GliZNetBatchClassifier:
         seen = _read_marker(marker)
         if seen.get("key") == key and "row" in seen:
             row = seen["row"]
-            values = {n: _text_values(batch, kind, n)[row] for n in names}
+            values = {n: _values(batch, n)[row] for n in names}
             shown = ", ".join(f"{n}={str(v)[:80]!r}" for n, v in values.items())
             marker.unlink()
             raise GliZNetInputError(
@@ -357,14 +331,18 @@ class GliZNetBatchClassifier:
             truncated[i] = bool(doc._.gliznet_truncated)
         top = scores.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
         columns = {name: scores[:, j] for j, name in enumerate(self.score_columns)}
-        columns["top_label"] = np.array([self.labels[j] for j in top], dtype=object)  # str, even empty
+        columns["top_label"] = np.array([self.labels[j] for j in top], dtype=str)  # str, even empty
         columns["top_score"] = scores[np.arange(n), top] if n else np.zeros(0, dtype=np.float32)
         columns["truncated"] = truncated
         return columns
 
-    def __call__(self, batch: Any) -> Any:
-        kind = _batch_kind(batch)
-        names = _column_names(batch, kind)
+    def __call__(self, batch: Mapping[str, Any]) -> Dict[str, Any]:
+        if not isinstance(batch, Mapping):
+            raise GliZNetInputError(
+                f"expected a batch as a dict of columns (map_batches with batch_format="
+                f"{BATCH_FORMAT!r}), got {type(batch).__name__}"
+            )
+        names = list(batch.keys())
         if self.text_column not in names:
             raise GliZNetInputError(
                 f"the batch has no text column {self.text_column!r} (columns: {names!r}); "
@@ -374,20 +352,7 @@ class GliZNetBatchClassifier:
         if clash:
             raise GliZNetInputError(f"the batch already has the output column(s) {clash!r}; rename "
                                     "them or set score_prefix=...")
-        columns = self._guarded(batch, kind, names)
-        if kind == "mapping":
-            return {**batch, **columns}
-        if kind == "pandas":
-            out = batch.copy()
-            for name, values in columns.items():
-                out[name] = values
-            return out
-        import pyarrow as pa
-
-        for name, values in columns.items():  # typed: an empty batch has the same schema
-            batch = batch.append_column(name, pa.array(values.tolist(), type=pa.string())
-                                        if values.dtype == object else pa.array(values))
-        return batch
+        return {**batch, **self._guarded(batch, names)}
 
 
 def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
@@ -431,6 +396,7 @@ def classify_dataset(dataset: Any, model: Optional[Union[str, Path]] = None, *,
             score_prefix=score_prefix, quantize=quantize,
         ),
         batch_size=batch_size,
+        batch_format=BATCH_FORMAT,
         compute=ray.data.ActorPoolStrategy(size=num_actors),
         udf_modifying_row_count=False,
         **remote_args,

@@ -1,8 +1,8 @@
 """The Thinc layer that wraps the GliZNet torch model (``spacy_gliznet.GliZNet.v1``).
 
 The layer maps ``List[Tuple[str, List[str]]]`` (a text and the labels to score)
-to a :class:`GliZNetResult`. Training and prediction take one path: the inputs
-are encoded and collated into one batch (``GliZNetModel.collate``), which goes
+to a :class:`LayerOutput`. Training and prediction take one path: the inputs
+are encoded and collated into one batch (``GliZNetPredictor.collate``), which goes
 through Thinc's ``PyTorchWrapper_v3`` into the model's forward; the wrapper runs
 it with gradients (training) or without (prediction). The wrapped module is a
 placeholder at construction, so the node tree is the same whether or not weights
@@ -12,10 +12,7 @@ placeholder with the serialized checkpoint (config, safetensors weights and
 tokenizer files), with no network and no access to ``name``.
 """
 
-import warnings
-import weakref
 from contextlib import contextmanager
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -25,17 +22,17 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_de
 from torch import nn
 
 from .checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
-from .config import check_batch_size
+from .config import check_batch_size, check_dropout
 from .encoding import EncodedInput
-from .modeling import GliZNetModel, logits_per_input
-from .outputs import GliZNetOutput
+from .outputs import ModelOutput
+from .prediction import GliZNetPredictor, logits_per_input
 
 GliZNetInput = Tuple[str, Sequence[str]]
 
 
 @dataclass
-class GliZNetResult:
-    """What the layer returns.
+class LayerOutput:
+    """What the Thinc layer returns (the network's own output is a :class:`ModelOutput`).
 
     encoded: the encoding of each input (truncation and pass information).
     logits: in prediction, one float32 array of label logits per input.
@@ -44,7 +41,7 @@ class GliZNetResult:
 
     encoded: List[EncodedInput]
     logits: Optional[List[np.ndarray]] = None
-    output: Optional[GliZNetOutput] = None
+    output: Optional[ModelOutput] = None
 
 
 class PlaceholderModule(nn.Module):
@@ -67,7 +64,7 @@ def build_gliznet_model(
     batch_size: int = 32,
     mixed_precision: bool = False,
     quantize: bool = False,
-) -> Model[List[GliZNetInput], GliZNetResult]:
+) -> Model[List[GliZNetInput], LayerOutput]:
     """Registered as ``spacy_gliznet.GliZNet.v1``.
 
     name: Hugging Face Hub id or local directory of a GliZNet checkpoint (this
@@ -121,15 +118,15 @@ def build_gliznet_model(
     )
 
 
-def get_torch_model(model: Model) -> Optional[GliZNetModel]:
+def get_torch_model(model: Model) -> Optional[GliZNetPredictor]:
     """The loaded torch module of a GliZNet layer, or None before loading."""
     module = model.layers[0].shims[0]._model
     return None if isinstance(module, PlaceholderModule) else module
 
 
-def set_torch_model(model: Model, module: GliZNetModel) -> None:
+def set_torch_model(model: Model, module: GliZNetPredictor) -> None:
     """Put ``module`` into the layer (on Thinc's current device)."""
-    if not isinstance(module, GliZNetModel):
+    if not isinstance(module, GliZNetPredictor):
         raise TypeError(f"Expected a GliZNet model, got {type(module).__name__}")
     max_length = model.attrs.get("max_length")
     if max_length:
@@ -141,7 +138,7 @@ def set_torch_model(model: Model, module: GliZNetModel) -> None:
     model.layers[0].shims[0]._model = module
 
 
-def ensure_loaded(model: Model) -> GliZNetModel:
+def ensure_loaded(model: Model) -> GliZNetPredictor:
     """Load the model from ``name`` if that has not happened yet."""
     module = get_torch_model(model)
     if module is None:
@@ -157,7 +154,7 @@ def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) ->
     ensure_loaded(model).clear_label_cache()
 
 
-def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNetResult, Callable]:
+def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerOutput, Callable]:
     module = ensure_loaded(model)
     encoded = module.get_encoder().encode(
         [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
@@ -165,22 +162,22 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[GliZNe
     batch_size = model.attrs["batch_size"]
     if not is_train:
         if model.attrs.get("quantize") and module.device.type == "cpu":
-            int8 = quantized_copy(module)
+            int8 = module.quantized()
             with int8.inference():
                 output = int8(batch, batch_size=batch_size)
         else:
             output = model.layers[0].predict((batch, batch_size))
-        return GliZNetResult(encoded, logits=logits_per_input(output, encoded)), lambda d: []
-    _QUANTIZED.pop(module, None)  # weights are about to change
+        return LayerOutput(encoded, logits=logits_per_input(output, encoded)), lambda d: []
+    module.drop_quantized()  # weights are about to change
     module.clear_label_cache()
     with dropout_rate(module, model.attrs.get("dropout_rate")):
         output, backprop_layer = model.layers[0]((batch, batch_size), is_train)
 
-    def backprop(d_output: GliZNetOutput) -> List[Any]:
+    def backprop(d_output: ModelOutput) -> List[Any]:
         backprop_layer(d_output)
         return []
 
-    return GliZNetResult(encoded, output=output), backprop
+    return LayerOutput(encoded, output=output), backprop
 
 
 # Float attributes through which Hugging Face attention layers read their
@@ -196,8 +193,7 @@ def dropout_rate(module: nn.Module, rate: Optional[float]) -> Iterator[None]:
     if rate is None:
         yield
         return
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {rate!r}")
+    check_dropout(rate)
     saved = []
     for sub in module.modules():
         if isinstance(sub, nn.Dropout):
@@ -215,26 +211,6 @@ def dropout_rate(module: nn.Module, rate: Optional[float]) -> Iterator[None]:
             setattr(sub, attr, value)
 
 
-_QUANTIZED: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
-
-
-def quantized_copy(module: GliZNetModel) -> GliZNetModel:
-    """A cached copy of ``module`` with int8 dynamic quantization of its Linear layers."""
-    if module not in _QUANTIZED:
-        tokenizer, module.tokenizer = module.tokenizer, None
-        try:
-            copy = deepcopy(module)
-        finally:
-            module.tokenizer = tokenizer
-        copy.tokenizer = tokenizer
-        copy._encoder = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's deprecation notice for quantized tensors
-            _QUANTIZED[module] = torch.ao.quantization.quantize_dynamic(
-                copy.eval(), {nn.Linear}, dtype=torch.qint8)
-    return _QUANTIZED[module]
-
-
 def _convert_inputs(model: Model, X, is_train: bool):
     batch, batch_size = X  # the batch, and the sequences per backbone call
     return ArgsKwargs(args=(batch,), kwargs={"batch_size": batch_size}), lambda d: X
@@ -246,11 +222,11 @@ def _convert_outputs(model: Model, inputs_outputs, is_train: bool):
         return output, lambda d: ArgsKwargs(args=(), kwargs={})
     # Leaf copies: the loss runs backward on these, and their grads flow back
     # into the torch graph through torch.autograd.backward in the shim.
-    leaves = GliZNetOutput(
+    leaves = ModelOutput(
         *[t.detach().requires_grad_(t.is_floating_point()) for t in output]
     )
 
-    def get_d_output(d_output: GliZNetOutput) -> ArgsKwargs:
+    def get_d_output(d_output: ModelOutput) -> ArgsKwargs:
         tensors, grads = [], []
         for y, dy in zip(output, d_output):
             if dy is not None and y.requires_grad:

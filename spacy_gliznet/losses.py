@@ -1,6 +1,6 @@
 """GliZNet training losses as pure torch functions, and their registered config block.
 
-All functions take label-level tensors merged per input (see outputs.GliZNetOutput):
+All functions take label-level tensors merged per input (see outputs.ModelOutput):
 ``targets`` (N, K) holds 1.0 for positive labels and 0.0 for negative ones;
 ``target_mask`` (N, K) is True where a target is known. Positions outside the
 mask (padding, labels with unknown targets) never contribute.
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import GliZNetInputError
-from .outputs import GliZNetOutput
+from .outputs import ModelOutput
 from .settings import LossSettings
 
 
@@ -68,7 +68,7 @@ def bce_loss(bce_logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
 
 
 def gliznet_loss(
-    output: GliZNetOutput,
+    output: ModelOutput,
     targets: torch.Tensor,
     target_mask: Optional[torch.Tensor] = None,
     settings: LossSettings = LossSettings(),
@@ -93,7 +93,7 @@ def gliznet_loss(
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
 
-LossFunction = Callable[[GliZNetOutput, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Dict[str, float]]]
+LossFunction = Callable[[ModelOutput, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Dict[str, float]]]
 
 
 def make_gliznet_loss(

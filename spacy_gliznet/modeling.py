@@ -1,32 +1,24 @@
-"""The GliZNet torch model: one forward for training and prediction.
+"""The GliZNet network: one forward for training and prediction.
 
-A batch (:func:`encoding.collate_inputs`) goes through :meth:`GliZNetModel.forward`,
+A batch (:func:`collation.collate_inputs`) goes through :meth:`GliZNetModel.forward`,
 which runs the backbone over length-sorted chunks of sequences, pools the text
 and each label, projects them and scores each label by its cosine with the text.
-The Thinc layer calls the same forward through Thinc's PyTorch wrapper; the plain
-PyTorch API below calls it directly. Usable without spaCy::
-
-    from spacy_gliznet import GliZNetForSequenceClassification
-    model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(path)
-    model.predict_example("The match ended 2-1", ["sports", "politics"]).labels
+The Thinc layer calls the same forward through Thinc's PyTorch wrapper; the
+prediction API (prediction.py) calls it directly.
 """
 
-import warnings
-from contextlib import contextmanager
 from functools import partial
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import GliZNetConfig, check_batch_size, resolve_max_length
-from .encoding import Batch, EncodedInput, GliZNetEncoder, IsolatedBatch, collate_inputs
-from .errors import GliZNetInputError, GliZNetLoadError, TruncationWarning
+from .collation import Batch, IsolatedBatch
+from .config import GliZNetConfig, resolve_max_length
+from .errors import GliZNetLoadError
 from .label_cache import LabelVectorCache
-from .labels import validate_labels
-from .outputs import ACTIVATIONS, ClassificationResult, GliZNetOutput, activate
+from .outputs import ModelOutput
 
 # Backbones that accept a (P, S, S) attention mask and restarted position ids.
 BLOCK_ATTENTION_BACKBONES = ("bert",)
@@ -104,7 +96,8 @@ class GliZNetModel(nn.Module):
         from ``config.backbone_config``.
     tokenizer: optional tokenizer kept with the model (holds the [LAB] token).
 
-    Loading and saving (``from_pretrained``, ``save_pretrained``) come with
+    Prediction from texts comes with :class:`prediction.GliZNetPredictor`, loading
+    and saving (``from_pretrained``, ``save_pretrained``) with its subclass
     :class:`spacy_gliznet.GliZNetForSequenceClassification` (checkpoints.py).
     """
 
@@ -146,13 +139,12 @@ class GliZNetModel(nn.Module):
         self.score_offset = nn.Parameter(torch.tensor([float(config.score_offset_init)]),
                                          requires_grad=bool(config.learn_score_offset))
         self.tokenizer = tokenizer
-        self._encoder: Optional[GliZNetEncoder] = None
         # label_attention "isolated": label vectors kept across batches (see label_cache.py)
         self.label_cache = LabelVectorCache()
 
     # -- the network -----------------------------------------------------------
     def forward(self, batch: Union[Batch, IsolatedBatch],
-                batch_size: Optional[int] = None) -> GliZNetOutput:
+                batch_size: Optional[int] = None) -> ModelOutput:
         """Label scores merged per input, for training and prediction alike.
 
         batch: a :class:`Batch` of passes (``[CLS] text [LAB] l1 ... [SEP]``) or,
@@ -171,7 +163,7 @@ class GliZNetModel(nn.Module):
             raise TypeError(f"forward takes a Batch or an IsolatedBatch, got {type(batch).__name__}")
         return self._forward_packed(batch, batch_size)
 
-    def _forward_packed(self, b: Batch, batch_size: Optional[int]) -> GliZNetOutput:
+    def _forward_packed(self, b: Batch, batch_size: Optional[int]) -> ModelOutput:
         n_pass_labels = max(int(b.pass_slots.shape[1]), 1)
         cos, label_unit = by_length(
             partial(self._pass_scores, n_labels=n_pass_labels, keep_labels=torch.is_grad_enabled()),
@@ -188,7 +180,7 @@ class GliZNetModel(nn.Module):
 
         mask = torch.zeros((N, K), dtype=torch.bool, device=logits.device)
         mask[rows, cols] = True
-        return GliZNetOutput(merge(logits), merge(bce_logits), merge(label_unit), mask)
+        return ModelOutput(merge(logits), merge(bce_logits), merge(label_unit), mask)
 
     def _pass_scores(self, *rows: torch.Tensor, n_labels: int, keep_labels: bool
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -218,7 +210,7 @@ class GliZNetModel(nn.Module):
         pooled = label_tokens if self.config.label_pooling == "mean" else label_markers
         return self._pool_text(hidden, text_mask), self._pool_labels(hidden, pooled, n_labels)
 
-    def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int]) -> GliZNetOutput:
+    def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int]) -> ModelOutput:
         text_unit = by_length(self._text_vectors, batch_size, b.text_ids, b.text_attention)
         label_unit = self._isolated_label_vectors(b, batch_size)
         mask = b.slot_label >= 0
@@ -227,7 +219,7 @@ class GliZNetModel(nn.Module):
             per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
         else:  # prediction reads the scores only
             per_slot = label_unit.new_zeros(tuple(b.slot_label.shape) + (0,))
-        return GliZNetOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
+        return ModelOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
                              per_slot, mask)
 
     def _isolated_label_vectors(self, b: IsolatedBatch, batch_size: Optional[int]) -> torch.Tensor:
@@ -295,7 +287,6 @@ class GliZNetModel(nn.Module):
         return (score_logits(cos, offset, self.logit_scale.float()),
                 score_logits(cos, offset, self.bce_scale.float()))
 
-    # -- encoding and prediction -------------------------------------------
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
@@ -303,97 +294,6 @@ class GliZNetModel(nn.Module):
     @property
     def max_length(self) -> int:
         return resolve_max_length(self.config, self.backbone.config, self.tokenizer)
-
-    def get_encoder(self, tokenizer=None) -> GliZNetEncoder:
-        """The encoder for ``tokenizer`` (default: the model's own)."""
-        tokenizer = tokenizer if tokenizer is not None else self.tokenizer
-        if tokenizer is None:
-            raise ValueError("No tokenizer: pass one, or load the model with from_pretrained_with_tokenizer")
-        if self._encoder is None or self._encoder.tokenizer is not tokenizer:
-            self._encoder = GliZNetEncoder(
-                tokenizer,
-                max_length=resolve_max_length(self.config, self.backbone.config, tokenizer),
-                template=self.config.template,
-                lab_token=self.config.lab_token,
-                separate_blocks=self.config.label_attention == "isolated",
-            )
-        return self._encoder
-
-    def collate(self, encoded: Sequence[EncodedInput]) -> Union[Batch, IsolatedBatch]:
-        """The batch :meth:`forward` reads for ``encoded``, on the model's device."""
-        pad = self.get_encoder().pad_id if self.tokenizer is not None else 0
-        return collate_inputs(encoded, pad, self.config.label_attention,
-                              self.config.label_pooling, self.device)
-
-    def predict_encoded(self, encoded: Sequence[EncodedInput], batch_size: int = 32,
-                        mixed_precision: bool = False) -> List[np.ndarray]:
-        """Logits (one float32 array per input, one value per label) for encoded
-        inputs: :meth:`forward` in evaluation mode, without gradients.
-
-        batch_size: sequences per backbone call (sorted by length first).
-        mixed_precision: float16 autocast on CUDA (ignored on CPU).
-        """
-        check_batch_size(batch_size)
-        batch = self.collate(encoded)
-        use_amp = bool(mixed_precision) and self.device.type == "cuda"
-        with self.inference(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-            output = self(batch, batch_size=batch_size)
-        return logits_per_input(output, encoded)
-
-    @contextmanager
-    def inference(self) -> Iterator[None]:
-        """Evaluation mode under torch.inference_mode; the training mode is restored after."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.inference_mode():
-                yield
-        finally:
-            self.train(was_training)
-
-    def _predict(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]], tokenizer,
-                 activation: str, batch_size: int) -> List[ClassificationResult]:
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        labels_list = [validate_labels(labels) for labels in labels_list]
-        encoder = self.get_encoder(tokenizer)
-        encoded = encoder.encode(list(texts), labels_list)
-        logits = self.predict_encoded(encoded, batch_size=batch_size)
-        results = []
-        for labels, enc, lg in zip(labels_list, encoded, logits):
-            scores = activate(lg, activation)
-            if enc.text_truncated:
-                warn_truncation(enc)
-            results.append(ClassificationResult(
-                list(zip(labels, (float(s) for s in scores))), enc.text_truncated, enc.n_passes
-            ))
-        return results
-
-    def predict_example(self, text: str, labels: Sequence[str], tokenizer=None,
-                        activation: str = "sigmoid") -> ClassificationResult:
-        """Score one text against its labels.
-
-        text: the text to classify.
-        labels: candidate labels (natural-language strings).
-        tokenizer: the model's tokenizer (default: the one loaded with it).
-        activation: "sigmoid" (independent scores, multi-label) or "softmax"
-            (scores sum to one, single-label).
-        """
-        return self._predict([text], [labels], tokenizer, activation, 1)[0]
-
-    def predict_batch(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]],
-                      tokenizer=None, activation: str = "sigmoid",
-                      batch_size: int = 32) -> List[ClassificationResult]:
-        """Score many texts; ``labels_list`` holds one label list per text, or a
-        single list of strings shared by all texts."""
-        if isinstance(texts, (str, bytes)):
-            raise GliZNetInputError(
-                "predict_batch takes a list of texts, not a single string; "
-                "use predict_example for one text"
-            )
-        if labels_list and all(isinstance(x, str) for x in labels_list):
-            labels_list = [list(labels_list)] * len(texts)
-        return self._predict(texts, labels_list, tokenizer, activation, batch_size)
 
 
 def label_scores(text_unit: torch.Tensor, label_unit: torch.Tensor,
@@ -415,12 +315,6 @@ def label_scores(text_unit: torch.Tensor, label_unit: torch.Tensor,
     back = torch.empty_like(order)
     back[order] = torch.arange(order.numel(), device=order.device)
     return torch.cat(parts)[back]
-
-
-def logits_per_input(output: GliZNetOutput, encoded: Sequence[EncodedInput]) -> List[np.ndarray]:
-    """The merged (N, K) logits as one float32 array per input, of its own length."""
-    logits = output.logits.detach().float().cpu().numpy()
-    return [logits[i, : enc.n_labels].copy() for i, enc in enumerate(encoded)]
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -484,12 +378,3 @@ def block_attention(attention_mask: torch.Tensor, label_tokens: torch.Tensor,
     position_ids = position_ids.masked_fill(~att, 0)
     return mask.long(), position_ids.long()
 
-
-def warn_truncation(enc: EncodedInput) -> None:
-    warnings.warn(
-        f"Text of {enc.n_text_tokens} tokens was cut to {enc.n_text_tokens_used} tokens "
-        f"to fit the model's maximum length; all {enc.n_labels} labels were scored "
-        f"in {enc.n_passes} pass(es).",
-        TruncationWarning,
-        stacklevel=3,
-    )

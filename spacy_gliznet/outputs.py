@@ -9,8 +9,8 @@ import torch
 ACTIVATIONS = ("sigmoid", "softmax")
 
 
-class GliZNetOutput(NamedTuple):
-    """Scores of labels, merged per input.
+class ModelOutput(NamedTuple):
+    """What the network's forward returns: scores of labels, merged per input.
 
     logits: (N, K) (cosine similarity - score_offset) times exp(logit_scale).
     bce_logits: (N, K) (cosine similarity - score_offset) times exp(bce_scale),
@@ -27,7 +27,7 @@ class GliZNetOutput(NamedTuple):
 
 @dataclass
 class ClassificationResult:
-    """What :meth:`GliZNetModel.predict_example` returns.
+    """What :meth:`GliZNetForSequenceClassification.predict_example` returns.
 
     labels: (label, score) items, in the order the labels were given.
     text_truncated: whether the text was cut to fit the model.

@@ -117,7 +117,7 @@ def make_gliznet_textcat(
         ``settings.DecisionSettings`` and ``decisions.py``. ``thresholds`` are
         per-label (``find-thresholds`` tunes them on dev data; a label the pipe does
         not have gets a warning). ``rule_param`` null: the rule's own default
-        (margin 0.015, ratio 0.97, zscore 2.0); it belongs to ``decision_rule``: a
+        (margin 0.015, ratio 0.95, zscore 2.0); it belongs to ``decision_rule``: a
         per-call ``decision_rule`` other than the pipe's, without a per-call
         ``rule_param``, takes that rule's default, and setting ``pipe.decision_rule``
         to another rule resets it to null. Single-label mode takes the top label.

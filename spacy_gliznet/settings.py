@@ -27,10 +27,10 @@ from .errors import GliZNetInputError, UnknownLabelWarning
 # -- decisions ------------------------------------------------------------------------
 RULES = ("threshold", "ratio", "margin", "zscore")
 #: each relative rule's ``rule_param`` when none is given (margin and ratio:
-#: examples/zero_shot/select_rule.py; zscore: examples/adapt, both on train_pool alone)
-RULE_PARAM_DEFAULTS: Dict[str, float] = {"ratio": 0.97, "margin": 0.015, "zscore": 2.0}
+#: examples/bundled_model/select_rule.py; zscore: examples/adapt, both on train_pool alone)
+RULE_PARAM_DEFAULTS: Dict[str, float] = {"ratio": 0.95, "margin": 0.015, "zscore": 2.0}
 #: the multi-label rule of the bundled model, chosen on train_pool alone
-#: (examples/zero_shot/select_rule.py)
+#: (examples/bundled_model/select_rule.py)
 DEFAULT_RULE = "margin"
 
 

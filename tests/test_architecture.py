@@ -2,7 +2,8 @@
 function-level imports included (an import inside a function is how a cycle hides).
 
 The layers, as data flows (see spacy_gliznet/__init__.py): leaves -> encoding ->
-model -> checkpoint IO -> Thinc layer and loss -> component -> registrations ->
+collation -> network -> prediction API and the original implementation's format
+-> checkpoint IO -> Thinc layer and loss -> component -> registrations ->
 package -> CLI and integrations. A new module must be placed here.
 """
 
@@ -13,10 +14,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "settings", "parallel", "label_cache"},
+    {"config", "outputs", "labels", "settings", "fork_safety", "label_cache"},
     {"decisions", "encoding", "model_files"},
-    {"metrics", "windows", "spans", "modeling"},
-    {"planning", "reference"},
+    {"metrics", "collation"},
+    {"windows", "spans", "modeling"},
+    {"planning", "prediction", "original"},
     {"aggregation", "checkpoints"},
     {"layers", "losses"},
     {"adapt"},

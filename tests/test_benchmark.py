@@ -86,7 +86,7 @@ def test_bundled_default_model_out_of_the_box():
 
 def test_bundled_default_model_is_calibrated():
     """The bundled model went through `calibrate`, the last step of its recipe
-    (examples/zero_shot/project.yml): it stores a non-zero offset, where a
+    (examples/bundled_model/project.yml): it stores a non-zero offset, where a
     multi-label score passes 0.5."""
     import spacy
 

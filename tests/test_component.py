@@ -190,12 +190,12 @@ def tiny_isolated_dir(tiny_bert_dir, tmp_path_factory):
 def test_isolated_model_trains_on_texts_and_distinct_labels(tiny_isolated_dir, monkeypatch):
     """nlp.update of an isolated model encodes each text and each distinct label once
     (no packed passes) and still fits the data."""
-    import spacy_gliznet.encoding as encoding
+    import spacy_gliznet.collation as collation
 
     def no_packed(*args, **kwargs):
         raise AssertionError("the packed passes were built for an isolated model")
 
-    monkeypatch.setattr(encoding, "collate", no_packed)
+    monkeypatch.setattr(collation, "collate", no_packed)
     nlp = make_nlp(tiny_isolated_dir, shuffle_labels=True)
     examples = _examples(nlp)
     optimizer = nlp.initialize(lambda: examples, sgd=Adam(2e-3))

@@ -85,23 +85,23 @@ def test_bad_settings_are_clear_errors(tiny_gliznet_dir, nlp):
 
 
 def test_each_rule_has_its_own_default_parameter(tiny_gliznet_dir):
-    """ratio without rule_param is ratio 0.97, not the margin's 0.015 (every label passed);
+    """ratio without rule_param is ratio 0.95, not the margin's 0.015 (every label passed);
     a per-call or set rule switch never keeps the other rule's parameter."""
     ratio = decisions_nlp(tiny_gliznet_dir, decision_rule="ratio")
-    assert ratio.get_pipe("gliznet_textcat").rule_param == RULE_PARAM_DEFAULTS["ratio"] == 0.97
+    assert ratio.get_pipe("gliznet_textcat").rule_param == RULE_PARAM_DEFAULTS["ratio"] == 0.95
     for doc in ratio.pipe(TEXTS):
-        assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.97)
+        assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.95)
     # a pipe with margin 0.9 (nearly every label), a call with ratio: ratio's own default
     wide = decisions_nlp(tiny_gliznet_dir, decision_rule="margin", rule_param=0.9)
     doc = wide(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "ratio"}})
-    assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.97)
+    assert doc._.gliznet_predicted_labels == expected(doc, rule="ratio", param=0.95)
     doc = ratio(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "margin"}})
     assert doc._.gliznet_predicted_labels == expected(doc, rule="margin", param=0.015)
     doc = wide(TEXTS[0], component_cfg={"gliznet_textcat": {"decision_rule": "margin"}})
     assert doc._.gliznet_predicted_labels == expected(doc, rule="margin", param=0.9)  # the pipe's
     pipe = wide.get_pipe("gliznet_textcat")
     pipe.decision_rule = "ratio"
-    assert pipe.rule_param == 0.97
+    assert pipe.rule_param == 0.95
     assert wide.config["components"]["gliznet_textcat"]["rule_param"] is None
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from spacy_gliznet.encoding import GliZNetEncoder, collate
+from spacy_gliznet.collation import collate
+from spacy_gliznet.encoding import GliZNetEncoder
 from spacy_gliznet.errors import GliZNetInputError, LabelTooLongError
 from spacy_gliznet.model_files import load_tokenizer
 

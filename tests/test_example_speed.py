@@ -1,4 +1,4 @@
-"""examples/speed/speed_benchmark.py runs end to end on a tiny model and prints its table."""
+"""examples/benchmarks/speed/speed_benchmark.py runs end to end on a tiny model and prints its table."""
 
 import importlib.util
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "speed" / "speed_benchmark.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "speed" / "speed_benchmark.py"
 
 
 def load_script(path=SCRIPT):
@@ -82,7 +82,7 @@ def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):
     assert best == [3.0, 2.0]  # each cost + 1 tick between the two perf_counter reads
 
 
-SCALING = Path(__file__).resolve().parents[1] / "examples" / "speed" / "label_scaling.py"
+SCALING = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "speed" / "label_scaling.py"
 
 
 

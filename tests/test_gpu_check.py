@@ -1,4 +1,4 @@
-"""examples/gpu/gpu_check.py runs on CPU (small settings, tiny model, tiny data)."""
+"""examples/benchmarks/gpu/gpu_check.py runs on CPU (small settings, tiny model, tiny data)."""
 
 import importlib.util
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "gpu" / "gpu_check.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "gpu" / "gpu_check.py"
 TOPICS = {"sports": "team match goal won game", "food": "pasta food cooking hot",
           "music": "song music film", "money": "bank money price market card"}
 

@@ -385,7 +385,7 @@ def test_same_doc_same_scores_whatever_the_batch(tiny_gliznet_dir, api_model):
 
 def test_label_order_moves_scores_but_keeps_the_set(route):
     """Labels attend to each other: order changes scores (measured by
-    examples/label_order_sensitivity.py), but never which labels are scored."""
+    examples/benchmarks/label_order_sensitivity.py), but never which labels are scored."""
     labels = ["sports", "politics", "music", "weather", "money"]
     a, _ = route("the team won the match", labels)
     b, _ = route("the team won the match", labels[::-1])
@@ -396,7 +396,7 @@ def test_label_order_moves_scores_but_keeps_the_set(route):
 def test_order_sensitivity_script_runs(tiny_gliznet_dir):
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "label_order_sensitivity.py"
+    path = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "label_order_sensitivity.py"
     spec = importlib.util.spec_from_file_location("label_order_sensitivity", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -7,7 +7,7 @@ from spacy.util import registry
 
 import spacy_gliznet.checkpoints as default_model
 from spacy_gliznet import GliZNetLoadError
-from spacy_gliznet.layers import PlaceholderModule, build_gliznet_model, get_torch_model, quantized_copy
+from spacy_gliznet.layers import PlaceholderModule, build_gliznet_model, get_torch_model
 
 X = [("the team won the match", ["sports", "food"]), ("pasta", ["food", "music", "cat"])]
 
@@ -61,14 +61,15 @@ def test_quantized_prediction(tiny_gliznet_dir):
     quant = build_gliznet_model(str(tiny_gliznet_dir), quantize=True)
     a, b = plain.predict(X).logits, quant.predict(X).logits
     module = get_torch_model(quant)
-    copy = quantized_copy(module)
-    assert copy is not module and copy is quantized_copy(module)  # cached
+    copy = module.quantized()
+    assert copy is not module and copy is module.quantized()  # cached, by the model
+    assert list(module.state_dict()) == list(get_torch_model(plain).state_dict())  # no submodule
     assert any("quantized" in type(m).__module__ for m in copy.modules())
     assert all(type(m) is torch.nn.Linear for m in module.modules() if "Linear" in type(m).__name__)
     for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, atol=0.3)
     quant.begin_update(X)  # an update invalidates the int8 copy
-    assert quantized_copy(module) is not copy
+    assert module.quantized() is not copy
 
 
 def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path):

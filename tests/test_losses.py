@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from spacy_gliznet.losses import bce_loss, gliznet_loss, make_gliznet_loss, repulsion_loss, supcon_loss
-from spacy_gliznet.outputs import GliZNetOutput
+from spacy_gliznet.outputs import ModelOutput
 
 
 def test_supcon_hand_computed():
@@ -43,7 +43,7 @@ def test_bce_hand_computed():
 
 def _output(logits, emb):
     mask = torch.ones(logits.shape, dtype=torch.bool)
-    return GliZNetOutput(logits, logits * 2, emb, mask)
+    return ModelOutput(logits, logits * 2, emb, mask)
 
 
 @pytest.mark.parametrize("targets", [

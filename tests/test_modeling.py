@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from spacy_gliznet import ClassificationResult, GliZNetForSequenceClassification
-from spacy_gliznet.encoding import collate
+from spacy_gliznet.collation import collate
 from spacy_gliznet.checkpoints import load_model
 from spacy_gliznet.losses import gliznet_loss
 

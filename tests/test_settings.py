@@ -45,7 +45,7 @@ def test_rule_validation():
     with pytest.raises(GliZNetInputError, match="decision_rule must be one of"):
         validate_rule("top_k", 2)
     # each relative rule has its own default parameter, never the other rule's
-    assert validate_rule("ratio", None) == ("ratio", RULE_PARAM_DEFAULTS["ratio"]) == ("ratio", 0.97)
+    assert validate_rule("ratio", None) == ("ratio", RULE_PARAM_DEFAULTS["ratio"]) == ("ratio", 0.95)
     assert validate_rule("margin", None) == ("margin", 0.015)
     with pytest.raises(GliZNetInputError, match=r"\(0, 1\]"):
         validate_rule("ratio", 0.0)

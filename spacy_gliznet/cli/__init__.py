@@ -1,1 +1,12 @@
-"""Command-line tools: ``python -m spacy_gliznet benchmark|convert|init-model``."""
+"""Command-line tools, one module per command of ``python -m spacy_gliznet``
+(the parser is in ``spacy_gliznet/__main__.py``):
+
+- ``benchmark``: zero-shot macro-F1 per dataset, beside an embedding baseline;
+- ``calibrate``: fit a checkpoint's temperature and score offset on labelled data;
+- ``convert``: JSONL + manifest folder to .spacy (or one split to JSONL);
+- ``init-model`` (init_model.py): a GliZNet start checkpoint from a bare backbone;
+- ``export``: the GliZNet checkpoint of a trained pipeline;
+- ``interpolate``: weight-space interpolation of a start and a fine-tune;
+- ``find-thresholds`` (find_thresholds.py): per-label thresholds tuned on dev data;
+- ``adapt``: self-training of a pipeline on unlabeled in-domain texts.
+"""

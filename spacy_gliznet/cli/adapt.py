@@ -3,7 +3,7 @@ pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
 ``spacy_gliznet.adapt``) and save the adapted pipeline."""
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Union
 
 from ..adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError

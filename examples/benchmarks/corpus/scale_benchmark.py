@@ -20,7 +20,7 @@ actor (starting the actors, loading the pipeline in each), run just before, and
 steady docs/s is all docs over the full run's time less that start-up. ``--repeats N`` runs the four N times, alternating, and reports each
 figure's median; the 1-minute load average is printed before and after.
 
-    python examples/corpus/scale_benchmark.py --docs 400 --labels 16 --repeats 3 --output examples/corpus/scale_results.json
+    python examples/benchmarks/corpus/scale_benchmark.py --docs 400 --labels 16 --repeats 3 --output examples/benchmarks/corpus/scale_results.json
 """
 
 import argparse
@@ -34,7 +34,7 @@ import time
 import warnings
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmark"
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "benchmark"
 
 
 def parse_args(argv=None):

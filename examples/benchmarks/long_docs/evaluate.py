@@ -20,7 +20,7 @@ softmax probabilities. ``--also-max`` adds a windows run with
 before any run). Settings (window overlap = default, an eighth of the window;
 aggregation auto) were fixed on reasoning before this evaluation ran.
 
-    python examples/long_docs/evaluate.py --rows 200 --output examples/long_docs/results.json
+    python examples/benchmarks/long_docs/evaluate.py --rows 200 --output examples/benchmarks/long_docs/results.json
 """
 
 import argparse
@@ -37,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[2] / "shared" / "data"
+DATA = HERE.parents[3] / "shared" / "data"
 
 
 def build_sets(rows: int, filler_tokens: int, seed: int, tokenizer):

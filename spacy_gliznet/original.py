@@ -6,12 +6,13 @@ weights under ``backbone.*``, ``aggregator.{text,label}_projector.{0,1}.*``,
 a 0-d ``aggregator.similarity_head.logit_scale`` and a 0-d ``loss_fn.bce_scale``.
 They read ``[CLS] text [SEP] l1 [LAB] l2 [LAB] ... lK [LAB]``, mean-pool label
 tokens after projection and score ``cos * exp(clamp(logit_scale, -10, 10))``,
-which is this project's model with ``template="reference"``.
+which is this project's model with ``template="reference"`` (the value saved in
+checkpoints keeps that spelling, so files written before this module's rename load).
 
 Only that variant is supported; anything else is refused with an error that
 says what was found, never loaded partially with random heads.
 
-:func:`save_reference_checkpoint` writes a model with ``template="reference"``
+:func:`save_original_checkpoint` writes a model with ``template="reference"``
 back in that layout.
 """
 
@@ -25,6 +26,7 @@ from .config import CONFIG_NAME, LAB_TOKEN, WEIGHTS_NAME, GliZNetConfig
 from .errors import GliZNetLoadError
 from .model_files import load_state, load_tokenizer
 from .modeling import GliZNetModel
+from .settings import LossSettings
 
 # config.json keys of the supported variant; values that change the
 # architecture are checked one by one below.
@@ -39,13 +41,13 @@ SUPPORTED = (
     "similarity_metric='cosine', use_lab_token_for_labels=false, Linear(+LayerNorm) "
     "projectors, a nested backbone_config"
 )
-# Prefix renames (reference name -> this project's name).
+# Prefix renames (original name -> this project's name).
 KEY_MAP = (
     ("aggregator.text_projector.", "text_projector."),
     ("aggregator.label_projector.", "label_projector."),
     ("backbone.", "backbone."),
 )
-# 0-d scalars in the reference, shape (1,) here; matched exactly.
+# 0-d scalars in the original, shape (1,) here; matched exactly.
 SCALAR_MAP = {
     "aggregator.similarity_head.logit_scale": "logit_scale",
     "loss_fn.bce_scale": "bce_scale",
@@ -54,8 +56,11 @@ IGNORED_PREFIXES = ("backbone.pooler.",)
 # The original's config.json also carries its training loss weights; this
 # project keeps them in the component's loss block, so an export writes the
 # defaults of both implementations.
-REFERENCE_LOSS_SETTINGS = {"supcon_loss_weight": 1.0, "label_repulsion_weight": 0.1,
-                           "repulsion_threshold": 0.3, "bce_loss_weight": 1.0}  # the reference keeps an unused BERT pooler
+_LOSS = LossSettings()
+ORIGINAL_LOSS_SETTINGS = {"supcon_loss_weight": _LOSS.supcon_weight,
+                          "label_repulsion_weight": _LOSS.repulsion_weight,
+                          "repulsion_threshold": _LOSS.repulsion_threshold,
+                          "bce_loss_weight": _LOSS.bce_weight}  # the original keeps an unused BERT pooler
 
 
 def _refuse(directory: Path, what: str) -> GliZNetLoadError:
@@ -65,7 +70,7 @@ def _refuse(directory: Path, what: str) -> GliZNetLoadError:
     )
 
 
-def reference_config(directory: Path, data: Dict[str, Any]) -> GliZNetConfig:
+def original_config(directory: Path, data: Dict[str, Any]) -> GliZNetConfig:
     """This project's config for a supported original-implementation config."""
     unknown = sorted(set(data) - SUPPORTED_KEYS)
     if unknown:
@@ -94,8 +99,8 @@ def reference_config(directory: Path, data: Dict[str, Any]) -> GliZNetConfig:
     )
 
 
-def map_reference_state(directory: Path, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Rename reference weights to this project's names (0-d scalars become shape (1,))."""
+def map_original_state(directory: Path, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Rename the original's weights to this project's names (0-d scalars become shape (1,))."""
     out = {}
     for key, value in state.items():
         if key.startswith(IGNORED_PREFIXES):
@@ -115,9 +120,9 @@ def map_reference_state(directory: Path, state: Dict[str, torch.Tensor]) -> Dict
     return out
 
 
-def load_reference(directory: Path, data: Dict[str, Any]) -> Tuple[GliZNetConfig, Any]:
+def load_original(directory: Path, data: Dict[str, Any]) -> Tuple[GliZNetConfig, Any]:
     """This project's config and the tokenizer of an original-implementation checkpoint."""
-    config = reference_config(directory, data)
+    config = original_config(directory, data)
     tokenizer = load_tokenizer(directory, config.lab_token)
     lab_id = data.get("lab_token_id")
     if lab_id is not None and tokenizer.convert_tokens_to_ids(config.lab_token) != lab_id:
@@ -128,17 +133,17 @@ def load_reference(directory: Path, data: Dict[str, Any]) -> Tuple[GliZNetConfig
     return config, tokenizer
 
 
-def load_reference_state(model: GliZNetModel, state: Dict[str, torch.Tensor],
+def load_original_state(model: GliZNetModel, state: Dict[str, torch.Tensor],
                          directory: Path) -> None:
     """Load the original implementation's weights into ``model`` (built from
-    :func:`load_reference`'s config); a clear refusal for any other layout."""
+    :func:`load_original`'s config); a clear refusal for any other layout."""
     config = model.config
-    state = map_reference_state(directory, state)
+    state = map_original_state(directory, state)
     state.setdefault("score_offset", torch.zeros(1))  # the original has no offset
     own = set(model.state_dict())
     for what, keys in (("missing weights", own - set(state)), ("unexpected weights", set(state) - own)):
         if keys:
-            names = sorted(reference_weight_name(k) for k in keys)
+            names = sorted(original_weight_name(k) for k in keys)
             raise _refuse(
                 directory,
                 f"{what} {names[:5]}{'...' if len(names) > 5 else ''} for "
@@ -152,8 +157,8 @@ def load_reference_state(model: GliZNetModel, state: Dict[str, torch.Tensor],
         raise _refuse(directory, str(err)) from err
 
 
-def reference_weight_name(name: str) -> str:
-    """The reference's name for one of this project's weight names."""
+def original_weight_name(name: str) -> str:
+    """The original's name for one of this project's weight names."""
     for old, new in SCALAR_MAP.items():
         if name == new:
             return old
@@ -163,14 +168,14 @@ def reference_weight_name(name: str) -> str:
     raise ValueError(f"The original GliZNet layout has no place for weight {name!r}")
 
 
-def save_reference_checkpoint(model: GliZNetModel,
+def save_original_checkpoint(model: GliZNetModel,
                               directory: Union[str, Path], tokenizer=None) -> Path:
     """Write ``model`` in the original implementation's checkpoint layout.
 
     The layout can only express ``template="reference"`` with ``text_pooling="cls"``,
     ``label_pooling="mean"``, cosine scoring and the ``[LAB]`` token; anything
     else raises ValueError before a file is written. ``config.max_length``, if
-    set, is stored as the tokenizer's ``model_max_length`` (the reference's
+    set, is stored as the tokenizer's ``model_max_length`` (the original's
     sequence budget). The backbone config is nested with only its non-default
     values (``to_diff_dict``); weights are written with safetensors (0-d
     temperature and BCE scale). Returns the directory.
@@ -215,7 +220,7 @@ def save_reference_checkpoint(model: GliZNetModel,
     for name, value in model.state_dict().items():
         if name == "score_offset":
             continue
-        key = reference_weight_name(name)
+        key = original_weight_name(name)
         value = value.detach().cpu().float()
         if key in SCALAR_MAP:
             value = value.reshape(())
@@ -228,19 +233,19 @@ def save_reference_checkpoint(model: GliZNetModel,
     data = {
         "architectures": ["GliZNetForSequenceClassification"],
         "backbone_config": backbone_config,
-        # The reference records where its backbone came from; loading never reads it.
+        # The original records where its backbone came from; loading never reads it.
         "backbone_model": getattr(model.backbone.config, "_name_or_path", None) or None,
-        "bce_loss_weight": REFERENCE_LOSS_SETTINGS["bce_loss_weight"],
+        "bce_loss_weight": ORIGINAL_LOSS_SETTINGS["bce_loss_weight"],
         "dropout_rate": float(cfg.dropout),
         "lab_token_id": int(lab_id),
-        "label_repulsion_weight": REFERENCE_LOSS_SETTINGS["label_repulsion_weight"],
+        "label_repulsion_weight": ORIGINAL_LOSS_SETTINGS["label_repulsion_weight"],
         "learn_temperature": bool(cfg.learn_temperature),
         "logit_scale_init": float(cfg.logit_scale_init),
         "model_type": "gliznet",
         "projected_dim": int(model.text_projector[0].out_features),
-        "repulsion_threshold": REFERENCE_LOSS_SETTINGS["repulsion_threshold"],
+        "repulsion_threshold": ORIGINAL_LOSS_SETTINGS["repulsion_threshold"],
         "similarity_metric": "cosine",
-        "supcon_loss_weight": REFERENCE_LOSS_SETTINGS["supcon_loss_weight"],
+        "supcon_loss_weight": ORIGINAL_LOSS_SETTINGS["supcon_loss_weight"],
         "torch_dtype": "float32",
         "transformers_version": transformers.__version__,
         "use_lab_token_for_labels": False,

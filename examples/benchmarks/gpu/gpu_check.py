@@ -17,8 +17,8 @@ smaller defaults, so it can be tested anywhere. Results go to stdout and, with
 ``--output``, to a JSON file. GPU runs need cupy, as all of spaCy's GPU support
 does (``pip install "spacy[cuda12x]"``).
 
-    python examples/gpu/gpu_check.py --output gpu_check.json            # GPU if there is one
-    python examples/gpu/gpu_check.py --device cpu --docs 100 --train-steps 20
+    python examples/benchmarks/gpu/gpu_check.py --output gpu_check.json            # GPU if there is one
+    python examples/benchmarks/gpu/gpu_check.py --device cpu --docs 100 --train-steps 20
 """
 
 import argparse
@@ -33,7 +33,7 @@ import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DATA_CANDIDATES = (REPO.parent / "shared" / "data", REPO / "shared" / "data")
 GPU_DEFAULTS = {"docs": 2000, "cpu_docs": 300, "train_steps": 200, "eval_frequency": 40}
 CPU_DEFAULTS = {"docs": 200, "cpu_docs": 200, "train_steps": 20, "eval_frequency": 5}

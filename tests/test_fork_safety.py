@@ -15,7 +15,7 @@ import textwrap
 import pytest
 import torch
 
-from spacy_gliznet import parallel
+from spacy_gliznet import fork_safety
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -24,9 +24,9 @@ SCRIPT = textwrap.dedent("""
     import torch
     torch.set_num_threads(2)  # whatever CI's core count: the parent's pool has 2 threads
     import spacy, spacy_gliznet
-    from spacy_gliznet import parallel
+    from spacy_gliznet import fork_safety
     if sys.argv[1] == "no-handler":
-        parallel.set_threads_after_fork(None)
+        fork_safety.set_threads_after_fork(None)
     texts = [f"Report {i}: the striker scored twice, the minister resigned and the pasta was cold."
              for i in range(30)]
     labels = ["sports", "politics", "food"]
@@ -134,23 +134,23 @@ def test_forked_child_gets_one_thread_parent_keeps_its_own():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        assert parallel.threads_after_fork() == 1
+        assert fork_safety.threads_after_fork() == 1
         assert _thread_count_in_forked_child() == 1
         assert torch.get_num_threads() == 2
-        parallel.set_threads_after_fork(None)  # left alone: the child keeps the parent's count
+        fork_safety.set_threads_after_fork(None)  # left alone: the child keeps the parent's count
         assert _thread_count_in_forked_child() == 2
     finally:
-        parallel.set_threads_after_fork(1)
+        fork_safety.set_threads_after_fork(1)
         torch.set_num_threads(before)
 
 
 def test_handler_registered_once_and_settings_checked():
-    assert parallel.register_fork_handler() is hasattr(os, "register_at_fork")
-    assert parallel.register_fork_handler() is hasattr(os, "register_at_fork")  # idempotent
+    assert fork_safety.register_fork_handler() is hasattr(os, "register_at_fork")
+    assert fork_safety.register_fork_handler() is hasattr(os, "register_at_fork")  # idempotent
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(ValueError, match="positive int or None"):
-            parallel.set_threads_after_fork(bad)
-    assert parallel.threads_after_fork() == 1
+            fork_safety.set_threads_after_fork(bad)
+    assert fork_safety.threads_after_fork() == 1
 
 
 SPAWN_SCRIPT = textwrap.dedent("""

@@ -17,8 +17,8 @@ tokenizer's whole words, as a new user with a large taxonomy might try it. With
 (each run's figures are printed too). The machine's load (``uptime``) is printed
 before and after, since the figures depend on it.
 
-    python examples/speed/label_scaling.py [--sizes 16 256 1024 10000] [--docs 500] [--repeat 3]
-    python examples/speed/label_scaling.py --attention full --sizes 16 64 256 --docs 100
+    python examples/benchmarks/speed/label_scaling.py [--sizes 16 256 1024 10000] [--docs 500] [--repeat 3]
+    python examples/benchmarks/speed/label_scaling.py --attention full --sizes 16 64 256 --docs 100
 
 ``--attention full`` runs the bundled weights with ``label_attention = "full"``
 (labels read in the text's sequence, the original GliZNet's way; its scores mean
@@ -38,7 +38,7 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmark"
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "benchmark"
 
 
 def load_texts(data: Path, n: int, dataset: str = "ag_news") -> List[str]:

@@ -1,4 +1,4 @@
-"""examples/zero_shot/project.yml: every package command it runs is one the CLI
+"""examples/bundled_model/project.yml: every package command it runs is one the CLI
 accepts, every spaCy override names a real config setting, and every dataset it
 leaves out exists in train_pool."""
 
@@ -14,7 +14,7 @@ from spacy.util import load_config
 from spacy_gliznet.__main__ import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ROOT / "examples" / "zero_shot"
+PROJECT = ROOT / "examples" / "bundled_model"
 TRAIN_POOL = ROOT.parent / "shared" / "data" / "train_pool"
 
 

@@ -13,7 +13,7 @@ For 1, 4, 16 and 64 labels, on the same texts and the same model:
 and the ratios pipe/bare, pipe/pairwise and int8/pipe; then p50/p95 latency of a single
 nlp(text) and the peak RSS of the process.
 
-    python examples/speed/speed_benchmark.py [--model NAME] [--docs 256] [--labels 1 4 16 64]
+    python examples/benchmarks/speed/speed_benchmark.py [--model NAME] [--docs 256] [--labels 1 4 16 64]
 
 NAME defaults to the bundled default model. Texts come from ../shared/data/benchmark (a mix of
 datasets), labels from banking77's label set (77 labels).
@@ -32,7 +32,7 @@ from typing import List
 
 import torch
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmark"
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "benchmark"
 
 
 def load_texts(data: Path, n: int, seed: int = 0) -> List[str]:
@@ -80,7 +80,7 @@ def bare_batch(module, texts, labels):
 def packed_batch(module, texts, labels):
     """The one-pass layout "[CLS] text [LAB] l1 [LAB] l2 ... [SEP]" (split into passes
     when the labels do not fit), pre-tokenized and padded."""
-    from spacy_gliznet.encoding import collate
+    from spacy_gliznet.collation import collate
 
     encoded = module.get_encoder().encode(texts, [labels] * len(texts))
     passes = [p for e in encoded for p in e.passes]
@@ -89,7 +89,7 @@ def packed_batch(module, texts, labels):
 
 def pairwise_batch(module, texts, labels):
     """One "[CLS] text [LAB] label [SEP]" pass per (text, label) pair: the NLI-style way."""
-    from spacy_gliznet.encoding import collate
+    from spacy_gliznet.collation import collate
 
     encoded = module.get_encoder().encode([t for t in texts for _ in labels],
                                           [[lab] for _ in texts for lab in labels])
@@ -129,7 +129,7 @@ def main(argv=None) -> None:
     all_labels = load_labels(args.data)
     nlp = spacy.blank("en")
     # long_text "truncate": the pipe reads what the bare forward reads (windows, the default,
-    # read long texts whole at a cost measured in examples/long_docs)
+    # read long texts whole at a cost measured in examples/benchmarks/long_docs)
     pipe = nlp.add_pipe("gliznet_textcat", config={"long_text": "truncate", "model": {
         "@architectures": "spacy_gliznet.GliZNet.v1", "name": args.model, "batch_size": args.batch_size}})
     module = ensure_loaded(pipe.model)

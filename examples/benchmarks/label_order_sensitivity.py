@@ -22,9 +22,9 @@ one text are scored in one batch.
 
 Usage::
 
-    python examples/label_order_sensitivity.py                      # reference fixture
-    python examples/label_order_sensitivity.py path/or/hub-id -n 20 -r 8
-    python examples/label_order_sensitivity.py MODEL --sets ag_news sst5 --max-labels 20
+    python examples/benchmarks/label_order_sensitivity.py                      # reference fixture
+    python examples/benchmarks/label_order_sensitivity.py path/or/hub-id -n 20 -r 8
+    python examples/benchmarks/label_order_sensitivity.py MODEL --sets ag_news sst5 --max-labels 20
 """
 
 import argparse
@@ -38,7 +38,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 DEFAULT_MODEL = SHARED / "fixtures" / "gliznet_reference_bert"
 DEFAULT_DATA = SHARED / "data" / "benchmark"

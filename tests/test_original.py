@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import spacy_gliznet  # noqa: F401  (registers the factory and architecture)
 from spacy_gliznet import GliZNetForSequenceClassification, GliZNetLoadError, TruncationWarning
 from spacy_gliznet.losses import gliznet_loss
-from spacy_gliznet.reference import SUPPORTED, save_reference_checkpoint
+from spacy_gliznet.original import SUPPORTED, save_original_checkpoint
 
 from helpers import make_nlp
 
@@ -283,7 +283,7 @@ def test_bert_roundtrips_keep_scores(reference_dir, ref_loaded, tmp_path):
     assert own_cfg["model_type"] == "spacy_gliznet" and own_cfg["template"] == "reference"
     own, own_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "own")
     # own layout -> reference layout
-    save_reference_checkpoint(own, tmp_path / "back")
+    save_original_checkpoint(own, tmp_path / "back")
     back, back_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "back")
     for case in KEPT:
         for m, t in ((own, own_tok), (back, back_tok)):
@@ -325,7 +325,7 @@ def test_export_refuses_what_the_layout_cannot_express(tiny_bert_dir, tmp_path):
             tiny_bert_dir, projected_dim=16, **overrides)
         target = tmp_path / f"out{i}"
         with pytest.raises(ValueError, match="original GliZNet layout") as info:
-            save_reference_checkpoint(model, target, tok)
+            save_original_checkpoint(model, target, tok)
         assert needle in str(info.value) and "Supported" in str(info.value)
         assert not target.exists()
 
@@ -354,7 +354,7 @@ def modernbert_reference(tiny_modernbert_dir, tmp_path_factory):
         model.score_offset.zero_()  # the original layout has no offset
     model.eval()
     directory = tmp_path_factory.mktemp("modernbert_reference")
-    save_reference_checkpoint(model, directory, tok)
+    save_original_checkpoint(model, directory, tok)
     return model, tok, directory
 
 
@@ -437,7 +437,7 @@ def test_modernbert_own_and_reference_layouts_roundtrip(modernbert_reference, tm
     ref, ref_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(directory)
     ref.save_pretrained(tmp_path / "own", tokenizer=ref_tok)
     own, own_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "own")
-    save_reference_checkpoint(own, tmp_path / "back")
+    save_original_checkpoint(own, tmp_path / "back")
     back, back_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "back")
     for text, labels in MB_INPUTS:
         want = model.predict_example(text, labels, tok).as_dict()
@@ -454,7 +454,7 @@ def test_export_keeps_max_length(modernbert_reference, tmp_path):
     model, tok, directory = modernbert_reference
     short, short_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
         directory, max_length=24)
-    save_reference_checkpoint(short, tmp_path / "short")
+    save_original_checkpoint(short, tmp_path / "short")
     back, back_tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "short")
     assert back.max_length == 24
     text, labels = MB_INPUTS[0][0] * 3, MB_INPUTS[0][1]
@@ -507,7 +507,7 @@ def test_pipeline_to_disk_and_spacy_load_fresh_process(reference_dir, tmp_path):
 def test_fine_tuned_reference_model_can_still_be_exported(modernbert_reference, tmp_path):
     """An imported original checkpoint keeps score_offset fixed at 0 through training,
     so the fine-tuned model still fits the original layout."""
-    from spacy_gliznet.encoding import collate
+    from spacy_gliznet.collation import collate
 
     _, _, directory = modernbert_reference
     model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(directory)
@@ -522,5 +522,5 @@ def test_fine_tuned_reference_model_can_still_be_exported(modernbert_reference, 
     model.save_pretrained(tmp_path / "own", tokenizer=tok)
     own, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tmp_path / "own")
     assert own.score_offset.requires_grad is False
-    save_reference_checkpoint(own, tmp_path / "back")
+    save_original_checkpoint(own, tmp_path / "back")
     assert (tmp_path / "back" / "model.safetensors").is_file()

@@ -4,8 +4,8 @@ The pipeline of evaluate.py (``spacy.blank("en")`` + ``sentencizer`` + ``gliznet
 with the bundled model, 4 labels); the text: benchmark texts of ../shared/data/benchmark
 (ag_news, then imdb, then newsgroups) joined until it reaches the size asked for.
 
-    python examples/long_docs/prep_timing.py --sizes 100000 1000000
-    python examples/long_docs/prep_timing.py --sizes 1000000 --prepare-only
+    python examples/benchmarks/long_docs/prep_timing.py --sizes 100000 1000000
+    python examples/benchmarks/long_docs/prep_timing.py --sizes 1000000 --prepare-only
 """
 
 import argparse
@@ -15,7 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmark"
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "benchmark"
 LABELS = ["sports", "politics", "business", "technology"]
 
 

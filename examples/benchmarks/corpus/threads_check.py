@@ -2,7 +2,7 @@
 
 Same texts and labels as scale_benchmark.py (its first 256 texts), bundled model:
 
-    python examples/corpus/threads_check.py
+    python examples/benchmarks/corpus/threads_check.py
 """
 
 import sys
