@@ -1,7 +1,7 @@
 """spacy-gliznet: zero-shot multi-label text classification as a spaCy component.
 
 Modules, in the order data flows through them (each imports only those above it;
-tests/test_architecture.py holds the exact layers):
+tests/project/test_architecture.py holds the exact layers):
 
 - ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``fork_safety``,
   ``label_cache``: leaves (exceptions and warnings, the model config, what the

@@ -1,45 +1,16 @@
 """Shared fixtures: tiny random backbones (BERT and ModernBERT) saved as
-Hugging Face directories, so no test needs the network or a real model."""
+Hugging Face directories, so no test needs the network or a real model, and the
+one pipeline fixture factory (``nlp`` and ``make_pipeline``)."""
 
-import string
 from pathlib import Path
 
 import pytest
 
 import spacy_gliznet  # noqa: F401  (registers the factory without entry points)
+from helpers import DATA, ROOT, make_nlp, make_tokenizer
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "gliznet_reference_bert"  # from ../shared/fixtures
-
-WORDS = (
-    "the a an of to and in is it for on with as was at by be this that from or are "
-    "not but have has had will can all new one two good bad great sports politics "
-    "game team match won lost goal music song film movie food pasta cooking tech "
-    "technology phone camera battery weather rain sun cold hot news world business "
-    "money bank card price market school science space planet star health doctor "
-    "happy sad angry love hate fear joy positive negative neutral question answer "
-    "label text yes no very long short red blue green cat dog"
-).split()
-
-
-def write_vocab(path: Path) -> None:
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
-    pieces = ["##" + c for c in string.ascii_lowercase + string.digits]
-    vocab = specials + chars + pieces + WORDS
-    path.write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf8")
-
-
-def make_tokenizer(directory: Path, model_max_length: int = 128):
-    from transformers import BertTokenizerFast
-
-    directory.mkdir(parents=True, exist_ok=True)
-    write_vocab(directory / "vocab.txt")
-    tok = BertTokenizerFast(str(directory / "vocab.txt"), do_lower_case=True,
-                            model_max_length=model_max_length)
-    tok.save_pretrained(str(directory))
-    return tok
-
+SHARED = ROOT.parent / "shared"
+REFERENCE_DIR = DATA / "gliznet_reference_bert"  # from ../shared/fixtures
 
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory) -> Path:
@@ -123,3 +94,20 @@ def api_model(tiny_gliznet_dir):
     from spacy_gliznet import GliZNetForSequenceClassification
 
     return GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tiny_gliznet_dir)[0]
+
+
+@pytest.fixture(scope="module")
+def nlp(request, tiny_gliznet_dir):
+    """The test module's pipeline: ``gliznet_textcat`` on the tiny checkpoint with the
+    module's ``NLP`` settings (``make_nlp`` keywords; default: none), shared by the module."""
+    return make_nlp(tiny_gliznet_dir, **getattr(request.module, "NLP", {}))
+
+
+@pytest.fixture
+def make_pipeline(request, tiny_gliznet_dir):
+    """A factory of fresh pipelines for tests that change one: the module's ``NLP``
+    settings with per-call overrides (``checkpoint``: another model directory)."""
+    def make(checkpoint=None, **overrides):
+        settings = {**getattr(request.module, "NLP", {}), **overrides}
+        return make_nlp(tiny_gliznet_dir if checkpoint is None else checkpoint, **settings)
+    return make

@@ -1,6 +1,5 @@
 """cli/calibrate.py: the temperature and multi-label offset fitted on labelled data."""
 
-import json
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from spacy_gliznet.cli.calibrate import (
     calibrate, choose_log_scale, choose_offset, dataset_loss,
 )
 from spacy_gliznet.checkpoints import load_model
+from helpers import write_datasets
 
 
 def _entry(cos, gold, multi):
@@ -40,20 +40,15 @@ def test_choose_log_scale_prefers_sharper_scores_when_the_ranking_is_right():
 
 @pytest.fixture(scope="module")
 def labelled_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("labelled")
     multi = [{"text": t, "labels": g} for t, g in [
         ("the team won the match", ["sports"]), ("pasta and wine", ["food"]),
         ("a song about the team", ["music", "sports"]), ("rain all day", []),
         ("the band played at the match", ["music", "sports"]), ("bread", ["food"])]]
     single = [{"text": t, "labels": [g]} for t, g in [
         ("the cat sat", "cat"), ("a dog barked", "dog"), ("the cat ran", "cat")]]
-    (root / "multi.jsonl").write_text("\n".join(json.dumps(r) for r in multi))
-    (root / "single.jsonl").write_text("\n".join(json.dumps(r) for r in single))
-    (root / "manifest.json").write_text(json.dumps({
-        "multi": {"file": "multi.jsonl", "task": "multi_label", "labels": ["sports", "food", "music"]},
-        "single": {"file": "single.jsonl", "task": "single_label", "labels": ["cat", "dog"]},
-    }))
-    return root
+    return write_datasets(tmp_path_factory.mktemp("labelled"), {
+        "multi": {"labels": ["sports", "food", "music"], "task": "multi_label", "rows": multi},
+        "single": {"labels": ["cat", "dog"], "rows": single}})
 
 
 def test_calibrate_writes_a_checkpoint_with_the_chosen_values(tiny_gliznet_dir, labelled_dir, tmp_path):

@@ -12,7 +12,7 @@ from spacy_gliznet.aggregation import aggregate, resolve_aggregation
 from spacy_gliznet.settings import long_text_settings
 from spacy_gliznet.windows import count_tokens, plan_windows, window_overlap, window_pieces
 
-from conftest import WORDS, make_tokenizer
+from helpers import WORDS, make_tokenizer
 
 
 # -- plan_windows --------------------------------------------------------------------

@@ -15,9 +15,7 @@ from helpers import TRAIN, make_nlp
 
 
 
-@pytest.fixture(scope="module")
-def nlp(tiny_gliznet_dir):
-    return make_nlp(tiny_gliznet_dir, labels=["sports", "politics", "food"])
+NLP = {"labels": ["sports", "politics", "food"]}
 
 
 def test_zero_shot_needs_no_initialize(nlp):

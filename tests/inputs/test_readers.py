@@ -1,7 +1,6 @@
 """The JSONL + manifest corpus reader, the converters and the zero-shot config."""
 
 import json
-from pathlib import Path
 
 import pytest
 import spacy
@@ -17,28 +16,8 @@ from spacy_gliznet.readers import (
     write_split,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, make_folder
 
-
-def make_folder(path: Path, n: int = 40) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    topics = ["sports", "politics", "music", "food", "weather"]
-    srsly.write_jsonl(path / "topics.jsonl", [
-        {"text": f"text number {i} about {topics[i % 5]}", "labels": [topics[i % 5]]}
-        for i in range(n)
-    ])
-    multi = ["happy", "sad", "angry"]
-    rows = [{"text": f"feeling {i}", "labels": [multi[i % 3]] + ([multi[(i + 1) % 3]] if i % 2 else [])}
-            for i in range(n // 2)]
-    rows.append({"text": "nothing at all", "labels": []})
-    rows.append({"text": "explicit negatives", "labels": ["happy"], "not_labels": ["sad"]})
-    srsly.write_jsonl(path / "moods.jsonl", rows)
-    manifest = {
-        "topics": {"file": "topics.jsonl", "task": "single_label", "labels": topics, "rows": n},
-        "moods": {"file": "moods.jsonl", "task": "multi_label", "labels": multi, "rows": len(rows)},
-    }
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    return path
 
 
 @pytest.fixture

@@ -1,33 +1,20 @@
 """examples/benchmarks/gpu/gpu_check.py runs on CPU (small settings, tiny model, tiny data)."""
 
-import importlib.util
 import json
 import random
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, load_script, write_datasets
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "gpu" / "gpu_check.py"
+SCRIPT = ROOT / "examples" / "benchmarks" / "gpu" / "gpu_check.py"
 TOPICS = {"sports": "team match goal won game", "food": "pasta food cooking hot",
           "music": "song music film", "money": "bank money price market card"}
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_folder(folder: Path, datasets: dict) -> None:
-    folder.mkdir(parents=True)
-    manifest = {}
-    for name, (labels, rows) in datasets.items():
-        with open(folder / f"{name}.jsonl", "w", encoding="utf8") as f:
-            for text, gold in rows:
-                f.write(json.dumps({"text": text, "labels": gold}) + "\n")
-        manifest[name] = {"file": f"{name}.jsonl", "task": "single_label", "labels": labels, "rows": len(rows)}
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf8")
+    write_datasets(folder, {name: {"labels": labels, "rows": [{"text": t, "labels": g} for t, g in rows]}
+                            for name, (labels, rows) in datasets.items()})
 
 
 def rows(labels, n, seed):
@@ -52,7 +39,7 @@ def data_dir(tmp_path):
 @pytest.mark.slow
 def test_gpu_check_on_cpu(data_dir, tiny_gliznet_dir, tmp_path):
     out = tmp_path / "gpu_check.json"
-    result = load_script().main([
+    result = load_script(SCRIPT).main([
         "--device", "cpu", "--data", str(data_dir), "--model", str(tiny_gliznet_dir),
         "--cpu-docs", "24", "--labels", "4", "--batch-size", "8", "--train-steps", "30",
         "--eval-frequency", "10", "--learn-rate", "3e-3", "--train-rows-per-dataset", "40",
@@ -71,4 +58,4 @@ def test_loss_windows_parses_spacy_console_table():
     log = ("E    #       LOSS GLIZN...  CATS_SCORE  SCORE \n---  ------  -------------  ----------  ------\n"
            "  0       0           3.00       40.00    0.40\n  0      10          20.00       45.00    0.45\n"
            "  1      20          10.00       50.00    0.50\n")
-    assert load_script().loss_windows(log) == [(0, 3.0), (10, 2.0), (20, 1.0)]
+    assert load_script(SCRIPT).loss_windows(log) == [(0, 3.0), (10, 2.0), (20, 1.0)]

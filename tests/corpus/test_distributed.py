@@ -17,6 +17,7 @@ from spacy_gliznet.distributed import (
 from spacy_gliznet.errors import GliZNetInputError, GliZNetLoadError
 
 import helpers
+from helpers import ROOT, load_script
 
 LABELS = ["sports", "politics", "food"]
 WORDS = "the team won the match goal bank money price pasta food hot cold music song film news".split()
@@ -195,17 +196,13 @@ def test_ray_data_two_actors_same_as_nlp_pipe(pipeline_dir, tmp_path):
 
 def run_ray_classify_example(tmp_path, pipeline_dir, texts):
     """Run the example's main() on a JSONL file and a Parquet file (in the running Ray session)."""
-    import importlib.util
     import json
-    from pathlib import Path
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "corpus" / "ray_classify.py"
-    spec = importlib.util.spec_from_file_location("ray_classify", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    path = ROOT / "examples" / "corpus" / "ray_classify.py"
+    module = load_script(path, "ray_classify")
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))
     parquet = tmp_path / "in.parquet"

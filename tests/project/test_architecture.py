@@ -9,8 +9,9 @@ package -> CLI and integrations. A new module must be placed here.
 
 import ast
 from pathlib import Path
+from helpers import ROOT
 
-PACKAGE = Path(__file__).resolve().parents[1] / "spacy_gliznet"
+PACKAGE = ROOT / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},

@@ -2,9 +2,8 @@
 (.ci/run) runs the test one exactly as written."""
 
 import re
-from pathlib import Path
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf8")
 
 

@@ -15,6 +15,7 @@ from spacy_gliznet.settings import RULE_PARAM_DEFAULTS, DecisionSettings
 from helpers import make_nlp
 
 LABELS = ["sports", "politics", "food", "music"]
+NLP = {"labels": LABELS}
 TEXTS = ["the team won the match", "the minister spoke", "pasta and a song", "hello"]
 
 
@@ -22,9 +23,6 @@ def decisions_nlp(name, **cfg):
     return make_nlp(name, **{"labels": LABELS, **cfg})
 
 
-@pytest.fixture(scope="module")
-def nlp(tiny_gliznet_dir):
-    return decisions_nlp(tiny_gliznet_dir)
 
 
 def expected(doc, labels=LABELS, rule="threshold", param=None, **settings):
@@ -235,7 +233,7 @@ def test_benchmark_counts_what_the_component_decides(tmp_path, tiny_gliznet_dir)
     from spacy_gliznet.cli.benchmark import run_benchmark
     from spacy_gliznet.metrics import macro_f1
     from spacy_gliznet.readers import load_datasets
-    from test_readers import make_folder
+    from helpers import make_folder
 
     data = make_folder(tmp_path / "bench", n=6)
     decision = {"decision_rule": "ratio", "rule_param": 0.9}

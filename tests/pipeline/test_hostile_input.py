@@ -29,10 +29,11 @@ from spacy_gliznet import (
     TruncationWarning,
 )
 
-from helpers import make_nlp
+from helpers import ROOT, load_script, make_nlp
 
 PACKAGE_DIR = Path(spacy_gliznet.__file__).resolve().parent
 LABELS = ["sports", "politics"]
+NLP = {"labels": LABELS}
 ARCH = "spacy_gliznet.GliZNet.v1"
 SPECIAL_STRINGS = ["[LAB]", "[CLS]", "[SEP]", "<s>", "</s>", "[PAD]", "[MASK]", "[UNK]", "<pad>",
                    "[lab]", "[LAB][LAB]"]
@@ -52,9 +53,6 @@ def check_scores(cats, labels):
         assert math.isfinite(score) and 0.0 <= score <= 1.0, (label, score)
 
 
-@pytest.fixture(scope="module")
-def nlp(tiny_gliznet_dir):
-    return hostile_nlp(tiny_gliznet_dir)
 
 
 @pytest.fixture(params=["spacy", "api"])
@@ -394,12 +392,7 @@ def test_label_order_moves_scores_but_keeps_the_set(route):
 
 
 def test_order_sensitivity_script_runs(tiny_gliznet_dir):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "label_order_sensitivity.py"
-    spec = importlib.util.spec_from_file_location("label_order_sensitivity", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(ROOT / "examples" / "benchmarks" / "label_order_sensitivity.py")
     model, _ = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(tiny_gliznet_dir)
     examples = [("the team won", ["sports", "politics", "music"]),
                 ("rain and cold", ["weather", "news"])]

@@ -1,39 +1,28 @@
 """examples/adapt/evaluate.py runs end to end on a tiny model and data: honest split,
 every column, the table."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
+from helpers import ROOT, load_script, write_datasets
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "adapt" / "evaluate.py"
+SCRIPT = ROOT / "examples" / "adapt" / "evaluate.py"
 WORDS = "the team won match goal pasta food hot cold cooking song film music new good".split()
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("adapt_evaluate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_data(folder: Path) -> None:
     rng = np.random.default_rng(0)
-    folder.mkdir()
     rows = [{"text": " ".join(rng.choice(WORDS, size=5)), "labels": [str(rng.choice(["a", "b"]))]}
             for _ in range(40)]
-    (folder / "one.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     multi = [{"text": r["text"], "labels": ["a", "b"] if i % 3 else []} for i, r in enumerate(rows)]
-    (folder / "many.jsonl").write_text("\n".join(json.dumps(r) for r in multi))
-    (folder / "manifest.json").write_text(json.dumps({
-        "one": {"file": "one.jsonl", "labels": ["a", "b"], "task": "single_label"},
-        "many": {"file": "many.jsonl", "labels": ["a", "b", "c"], "task": "multi_label"}}))
+    write_datasets(folder, {"one": {"labels": ["a", "b"], "rows": rows},
+                            "many": {"labels": ["a", "b", "c"], "task": "multi_label", "rows": multi}})
 
 
 def test_evaluate_prints_raw_vs_adapted(tiny_gliznet_dir, tmp_path, capsys):
     write_data(tmp_path / "data")
-    module = load_script()
+    module = load_script(SCRIPT, "adapt_evaluate")
     out = tmp_path / "results.json"
     module.main([str(tmp_path / "data"), "--model", str(tiny_gliznet_dir), "--test", "0:10",
                  "--unlabeled", "10:40", "--set", "steps=2", "--set", "per_label=4",

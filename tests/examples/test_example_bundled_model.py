@@ -5,15 +5,14 @@ leaves out exists in train_pool."""
 import json
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 import srsly
 from spacy.util import load_config
 
 from spacy_gliznet.__main__ import build_parser
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "bundled_model"
 TRAIN_POOL = ROOT.parent / "shared" / "data" / "train_pool"
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import spacy
 from spacy.scorer import Scorer
@@ -22,13 +21,11 @@ from spacy_gliznet.errors import GliZNetInputError
 from helpers import make_nlp
 
 LABELS = ["sports", "politics", "food", "music", "money", "weather"]
+NLP = {"labels": LABELS}
 TEXTS = ["the team won the match", "the minister spoke", "pasta and a song", "rain and sun"]
 CONFIG = Path(spacy_gliznet.__file__).parent / "configs" / "gliznet_textcat.cfg"
 
 
-@pytest.fixture(scope="module")
-def nlp(tiny_gliznet_dir):
-    return make_nlp(tiny_gliznet_dir, labels=LABELS)
 
 
 # -- cats_top_k -------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from spacy_gliznet import GliZNetForSequenceClassification, GliZNetLoadError, Tr
 from spacy_gliznet.losses import gliznet_loss
 from spacy_gliznet.original import SUPPORTED, save_original_checkpoint
 
-from helpers import make_nlp
+from helpers import DATA, make_nlp
 
 TOL = 1e-6
-REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "gliznet_reference_bert"
+REFERENCE_DIR = DATA / "gliznet_reference_bert"
 EXPECTED_PATH = REFERENCE_DIR / "expected.json"
 CASES = json.loads(EXPECTED_PATH.read_text(encoding="utf8"))["cases"] if EXPECTED_PATH.is_file() else []
 KEPT = [c for c in CASES if not c["dropped_labels"]]
@@ -470,6 +470,7 @@ SCRIPT = """
 import json, sys
 import spacy
 import spacy_gliznet
+from helpers import DATA
 nlp = spacy.load(sys.argv[1])
 cases = json.loads(sys.stdin.read())
 out = []

@@ -3,14 +3,14 @@ when the package was restructured: a refactoring must not change them."""
 
 import json
 import warnings
-from pathlib import Path
 
 import pytest
 import spacy
 
 import spacy_gliznet  # noqa: F401
+from helpers import DATA
 
-CASES = json.loads((Path(__file__).parent / "data" / "bundled_scores.json").read_text())
+CASES = json.loads((DATA / "bundled_scores.json").read_text())
 
 
 @pytest.fixture(scope="module")

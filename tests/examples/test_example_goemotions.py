@@ -4,13 +4,13 @@ threshold choice on dev and the report."""
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
+from helpers import ROOT
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "examples" / "goemotions" / "scripts"
+SCRIPTS = ROOT / "examples" / "goemotions" / "scripts"
 LABELS = ["joy", "anger", "neutral"]
 ROWS = [
     {"text": "i love this so much", "labels": ["joy"]},

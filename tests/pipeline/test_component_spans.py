@@ -15,6 +15,7 @@ from spacy_gliznet.windows import window_overlap, window_pieces
 from helpers import make_nlp
 
 LABELS = ["sports", "politics", "food"]
+NLP = {"labels": LABELS, "sentencizer": True}
 SENTENCE = "the team won the match and the fans were happy ."
 LONG = " ".join([SENTENCE] * 10 + ["pasta cooking is good and the food is hot ."] * 3)
 
@@ -23,9 +24,6 @@ def spans_nlp(name, sentencizer=False, **cfg):
     return make_nlp(name, sentencizer=sentencizer, **{"labels": LABELS, **cfg})
 
 
-@pytest.fixture(scope="module")
-def nlp(tiny_gliznet_dir):
-    return spans_nlp(tiny_gliznet_dir, sentencizer=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,11 @@
 """examples/benchmarks/speed/speed_benchmark.py runs end to end on a tiny model and prints its table."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "speed" / "speed_benchmark.py"
-
-
-def load_script(path=SCRIPT):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT = ROOT / "examples" / "benchmarks" / "speed" / "speed_benchmark.py"
 
 
 def test_speed_benchmark_prints_side_by_side_ratios(tiny_gliznet_dir, tmp_path, capsys):
@@ -23,7 +15,7 @@ def test_speed_benchmark_prints_side_by_side_ratios(tiny_gliznet_dir, tmp_path, 
         json.dumps({"text": t, "labels": ["card"]}) for t in ["the team won", "pasta is good", "a song"]))
     (data / "manifest.json").write_text(json.dumps({"banking77": {
         "file": "banking77.jsonl", "labels": ["card", "cash", "top up", "fee"]}}))
-    module = load_script()
+    module = load_script(SCRIPT)
     module.main(["--model", str(tiny_gliznet_dir), "--data", str(data), "--docs", "3",
                  "--labels", "1", "4", "--repeat", "1", "--latency-runs", "3", "--threads", "1"])
     out = capsys.readouterr().out
@@ -50,7 +42,7 @@ def test_bare_packed_and_pairwise_columns_compute_the_models_scores(tiny_bert_di
     model.eval()
     texts = ["the team won the final", "pasta", "a long song about rain and the sea"]
     labels = ["sports", "food and drink", "music"]
-    script = load_script()
+    script = load_script(SCRIPT)
     expected = np.stack(model.predict_encoded(model.get_encoder().encode(texts, [labels] * 3)))
     bare = script.run_forward(model, script.bare_batch(model, texts, labels), 2).logits.numpy()
     packed = script.run_forward(model, script.packed_batch(model, texts, labels), 2).logits.numpy()
@@ -62,7 +54,7 @@ def test_bare_packed_and_pairwise_columns_compute_the_models_scores(tiny_bert_di
 
 
 def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):
-    script = load_script()
+    script = load_script(SCRIPT)
     calls = []
     clock = iter(range(1000))
     monkeypatch.setattr(script.time, "perf_counter", lambda: float(next(clock)))
@@ -82,7 +74,7 @@ def test_timed_together_interleaves_and_keeps_each_best(monkeypatch):
     assert best == [3.0, 2.0]  # each cost + 1 tick between the two perf_counter reads
 
 
-SCALING = Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "speed" / "label_scaling.py"
+SCALING = ROOT / "examples" / "benchmarks" / "speed" / "label_scaling.py"
 
 
 

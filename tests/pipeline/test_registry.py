@@ -5,8 +5,9 @@ import pytest
 from spacy.util import registry
 
 import spacy_gliznet  # noqa: F401
+from helpers import ROOT
 
-SETUP_CFG = Path(__file__).resolve().parents[1] / "setup.cfg"
+SETUP_CFG = ROOT / "setup.cfg"
 
 
 def entry_points():

@@ -8,7 +8,8 @@ import pytest
 import spacy_gliznet  # noqa: F401
 from spacy_gliznet.cli.benchmark import decide, markdown_table, run_benchmark
 
-from test_readers import make_folder
+from helpers import make_folder
+from helpers import ROOT
 
 
 def test_decide():
@@ -119,9 +120,8 @@ def test_readme_demo_runs_on_the_bundled_model():
     """The README's main command ends in examples/zero_shot_demo.py."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    demo = Path(__file__).resolve().parents[1] / "examples" / "zero_shot_demo.py"
+    demo = ROOT / "examples" / "zero_shot_demo.py"
     res = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True,
                          env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
     assert res.returncode == 0, res.stderr[-2000:]
