@@ -71,7 +71,15 @@ def route(request, nlp, api_model):
                 text, labels, activation="sigmoid" if multi_label else "softmax")
             return res.as_dict(), res.text_truncated
     score.name = request.param
+    score.reference = lambda text, labels: api_model.predict_example(text, labels).as_dict()
     return score
+
+
+def check_same(cats, reference, labels, tol=1e-4):
+    """``check_scores`` and the same scores as ``reference`` (label by label)."""
+    check_scores(cats, labels)
+    for k in labels:
+        assert cats[k] == pytest.approx(reference[k], abs=tol), (k, cats[k], reference[k])
 
 
 @contextmanager
@@ -137,19 +145,28 @@ def test_very_long_doc_with_many_labels(route):
     "mixed: sports 体育 спорт رياضة",
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math 𝟙𝟚𝟛",
 ])
-def test_non_ascii_and_mixed_script(route, text):
+def test_non_ascii_and_mixed_script(route, api_model, text):
+    """Scored in full (not cut), with the plain API's scores on the same text (through
+    spaCy, the component reads the doc's text exactly as the API reads the string)."""
     cats, truncated = route(text, LABELS)
-    check_scores(cats, LABELS)
     assert truncated is False
+    check_same(cats, api_model.predict_example(text, LABELS).as_dict(), LABELS)
 
 
-@pytest.mark.parametrize("text", [
-    "a\x00b", "bell\x07 and escape \x1b[31mred\x1b[0m", "zero\u200bwidth\ufeffbom",
-    "line\r\nbreaks\r", "\x00\x01\x02\x03", "tab\tvt\x0bff\x0c", "rtl \u202eoverride\u202c",
+@pytest.mark.parametrize("text, reads_as", [
+    ("a\x00b", "ab"),
+    ("bell\x07 and escape \x1b[31mred\x1b[0m", "bell and escape [31mred[0m"),
+    ("zero\u200bwidth\ufeffbom", "zerowidthbom"),
+    ("line\r\nbreaks\r", "line breaks"),
+    ("\x00\x01\x02\x03", ""),
+    ("tab\tvt\x0bff\x0c", "tab vtff"),  # \x0b and \x0c are control characters, not spaces
+    ("rtl \u202eoverride\u202c", "rtl override"),
 ])
-def test_control_characters(route, text):
+def test_control_characters(route, text, reads_as):
+    """Control and format characters are dropped (whitespace ones read as a space), as
+    the tokenizer cleans text: the scores are exactly those of the cleaned text."""
     cats, _ = route(text, LABELS)
-    check_scores(cats, LABELS)
+    check_same(cats, route(reads_as, LABELS)[0], LABELS)
 
 
 @pytest.mark.parametrize("text", ["a\ud800b", "\udcff"])
@@ -195,10 +212,16 @@ def test_special_token_strings_in_text_are_plain_text(which, tiny_gliznet_dir, r
         check_scores(doc.cats, labels)
 
 
-def test_special_token_strings_do_not_change_label_count(route):
+def test_special_token_strings_do_not_change_label_count(route, api_model):
+    """A special-token string in the text scores as the same characters written
+    apart from the marker syntax would: it is text, one input, K labels."""
+    encoder = api_model.get_encoder()
     for s in SPECIAL_STRINGS:
-        cats, _ = route(f"{s} {s}{s} text {s}", LABELS)
-        check_scores(cats, LABELS)
+        text = f"{s} {s}{s} text {s}"
+        cats, _ = route(text, LABELS)
+        enc = encoder.encode([text], [LABELS])[0]
+        assert len(enc.passes) == 1 and enc.passes[0].input_ids.count(encoder.lab_id) == len(LABELS)
+        check_same(cats, api_model.predict_example(text, LABELS).as_dict(), LABELS)
 
 
 # -- label lists ---------------------------------------------------------------
@@ -261,6 +284,11 @@ def test_labels_with_special_strings_and_non_ascii_are_scored(route):
     labels = ["[LAB]", "[CLS] x", "<s>", "😀", "体育", "Спорт", "a\x07b", "x [SEP] y"]
     cats, _ = route("text [LAB]", labels)
     check_scores(cats, labels)
+    # a control character in a label is dropped, as in a text: "a\x07b" scores as "ab"
+    # in the same list, and no label is read as a marker (the API gives the same scores)
+    clean, _ = route("text [LAB]", [("ab" if k == "a\x07b" else k) for k in labels])
+    assert list(clean.values()) == pytest.approx(list(cats.values()), abs=1e-6)
+    check_same(cats, route.reference("text [LAB]", labels), labels)
 
 
 def test_non_string_labels_in_config_file(tiny_gliznet_dir):
