@@ -3,24 +3,28 @@
 Modules, in the order data flows through them (each imports only those above it;
 tests/project/test_architecture.py holds the exact layers):
 
-- ``errors``, ``config``, ``outputs``, ``labels``, ``decisions``, ``fork_safety``,
+- ``errors``, ``config``, ``outputs``, ``labels``, ``settings``, ``fork_safety``,
   ``label_cache``: leaves (exceptions and warnings, the model config, what the
-  model and the prediction API return, label sets, decision rules and
-  thresholds, the fork handler that keeps forked workers from hanging, the cache
-  of label vectors);
-- ``encoding``: texts and labels -> token ids and passes; ``model_files``:
-  reading HF-layout files;
-- ``collation``: encoded inputs -> padded batches;
-- ``windows``: long docs and spans -> the texts to score, and their aggregation;
+  model and the prediction API return, label sets, the component's settings with
+  their one validation, the fork handler that keeps forked workers from hanging,
+  the cache of label vectors);
+- ``decisions``: which labels a doc gets from its scores; ``encoding``: texts and
+  labels -> token ids and passes; ``model_files``: reading HF-layout files;
+- ``metrics``: the one macro-F1 (spaCy's), threshold tuning and the registered
+  scorer; ``collation``: encoded inputs -> padded batches;
+- ``windows``: token windows over long texts; ``spans``: the spans scored;
   ``modeling``: the torch network and its one forward;
-- ``prediction``: the plain PyTorch prediction API (texts and labels -> scores);
+- ``planning``: a batch of docs -> the model inputs and where their scores go;
+  ``prediction``: the plain PyTorch prediction API (texts and labels -> scores);
   ``original``: checkpoints of the original GliZNet implementation;
-- ``checkpoints``: loading and saving (this project's format, bare backbones,
+- ``aggregation``: window and span scores back into doc and span scores;
+  ``checkpoints``: loading and saving (this project's format, bare backbones,
   the bundled default model, pipeline bytes);
 - ``layers``: the Thinc layer; ``losses``: the training loss; ``adapt``:
   unsupervised adaptation to a corpus;
 - ``component``: the ``gliznet_textcat`` pipe; ``readers``: training corpora;
-- ``registrations``: every name registered with spaCy;
+- ``registrations``: the factory, its ``DEFAULT_CONFIG`` and every name
+  registered with spaCy;
 - ``cli``: ``python -m spacy_gliznet ...``; ``distributed``: Ray Data actors.
 """
 
