@@ -100,14 +100,15 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
             if key not in budgets:
                 budgets[key] = text_budget(encoder, label_texts)
             budget = budgets[key]
-            fast = bool(getattr(encoder.tokenizer, "is_fast", False))
-            enc = tokenize(encoder.tokenizer, texts, fast)
-            offsets = enc["offset_mapping"] if fast else [None] * len(targets)
+            # ids only: most texts fit, and offsets cost more than the tokenizing itself;
+            # window_pieces tokenizes a text that does not fit again, with offsets
+            ids = tokenize(encoder.tokenizer, texts)["input_ids"]
         for i, target in enumerate(targets):
             first = len(plan.inputs)
             if settings.long_text == "windows":
                 pieces = window_pieces(target, encoder.tokenizer, budget, overlap,
-                                       ids_offsets=(enc["input_ids"][i], offsets[i]), text=texts[i])
+                                       ids_offsets=(ids[i], None) if len(ids[i]) <= budget else None,
+                                       text=texts[i])
                 if len(pieces) == 1:
                     plan.inputs.append((texts[i], label_texts))
                 else:
