@@ -32,6 +32,7 @@ from .errors import GliZNetInputError, TruncationWarning
 from . import decisions
 from .decisions import validate_threshold
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
+from .learn_rate import check_learn_rate
 from .layers import GliZNetResult, ensure_loaded
 from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
 from .losses import LossFunction, make_gliznet_loss
@@ -609,6 +610,12 @@ class GliZNetTextCategorizer(TrainablePipe):
         losses[self.name] += loss
         return losses
 
+    def finish_update(self, sgd: Any) -> None:
+        """Apply ``sgd`` to the weights; warns once (LearnRateWarning) when its rate would
+        wreck the pretrained encoder (``spacy train`` calls this, not ``update(sgd=...)``)."""
+        check_learn_rate(self, sgd)
+        super().finish_update(sgd)
+
     def _warn_training_cut(self, scores: GliZNetResult) -> None:
         """Training reads the first window of a long text (``long_text`` applies to
         prediction): say so, once per pipe, rather than drop the rest silently."""
@@ -666,6 +673,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                 found.update(dict.fromkeys(eg.reference.cats))
             self.labels = list(found)
         self.model.initialize()
+        self.model.attrs["labels"] = list(self.labels)  # for Docs given to the layer (debug model)
 
     def adapt(self, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Language] = None,
               labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,

@@ -11,6 +11,10 @@ behaviour gets a new version (``...v2``) beside the old one.
 - reader ``spacy_gliznet.JsonlCorpus.v1``: :func:`readers.create_jsonl_corpus`;
 - reader ``spacy_gliznet.read_labels.v1``: :func:`readers.make_labels_reader` (a label
   set from a text or JSON file);
+- schedule ``spacy_gliznet.warmup_linear.v1``: :func:`learn_rate.warmup_linear_fraction`
+  (warmup as a fraction of the run);
+- callback ``spacy_gliznet.label_report.v1``: :func:`label_report.make_label_report_callback`
+  (``[initialize] after_init``: the training corpus's label counts before training);
 - Doc extensions ``gliznet_labels`` (per-doc labels, read),
   ``gliznet_truncated`` (whether the text was cut, written) and
   ``gliznet_predicted_labels`` (the labels the doc gets, best first, written).
@@ -29,7 +33,9 @@ from .component import (
     make_gliznet_textcat,
     make_gliznet_textcat_scorer,
 )
+from .label_report import make_label_report_callback
 from .layers import build_gliznet_model
+from .learn_rate import warmup_linear_fraction
 from .losses import make_gliznet_loss
 from .readers import create_jsonl_corpus, make_labels_reader
 
@@ -38,6 +44,8 @@ registry.losses.register("spacy_gliznet.GliZNetLoss.v1", func=make_gliznet_loss)
 registry.scorers.register("spacy_gliznet.textcat_scorer.v1", func=make_gliznet_textcat_scorer)
 registry.readers.register("spacy_gliznet.JsonlCorpus.v1", func=create_jsonl_corpus)
 registry.readers.register("spacy_gliznet.read_labels.v1", func=make_labels_reader)
+registry.schedules.register("spacy_gliznet.warmup_linear.v1", func=warmup_linear_fraction)
+registry.callbacks.register("spacy_gliznet.label_report.v1", func=make_label_report_callback)
 Language.factory(
     "gliznet_textcat",
     assigns=["doc.cats"],

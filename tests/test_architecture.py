@@ -13,13 +13,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "decisions", "parallel", "label_cache"},
+    {"config", "outputs", "labels", "decisions", "parallel", "label_cache", "learn_rate"},
     {"encoding", "model_files"},
     {"windows", "modeling"},
     {"reference"},
     {"checkpoints"},
     {"layers", "losses"},
-    {"adapt"},
+    {"adapt", "label_report", "visualize"},
     {"component", "readers"},
     {"registrations"},
     {"__init__"},
