@@ -33,6 +33,7 @@ from . import decisions
 from .decisions import validate_threshold
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
 from .learn_rate import check_learn_rate
+from .visualize import DECIDED_SPANS_KEY, check_decided_spans_key, write_decided_spans
 from .layers import GliZNetResult, ensure_loaded
 from .windows import LONG_TEXT_DEFAULTS, ScoringPlan, collect_scores, plan_scoring, validate_settings
 from .losses import LossFunction, make_gliznet_loss
@@ -123,6 +124,7 @@ def make_gliznet_textcat(
     decision_rule: str = DECISION_DEFAULTS["decision_rule"],
     rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
     cats_top_k: Optional[int] = None,
+    decided_spans_key: Optional[str] = DECIDED_SPANS_KEY,
 ) -> "GliZNetTextCategorizer":
     """Create a ``gliznet_textcat`` component.
 
@@ -174,6 +176,9 @@ def make_gliznet_textcat(
         parser before this component) or ``"spans"`` (every span of
         ``doc.spans[spans_key]``); each span's scores go to ``span._.gliznet_cats``.
     spans_key: the ``doc.spans`` key read when ``span_source="spans"``.
+    decided_spans_key: with a span source, the ``doc.spans`` key that gets one span per
+        decided label of each scored span, the label as its span label (for
+        ``displacy.render(doc, style="span", options={"spans_key": key})``); null: none.
     doc_cats: with a span source, ``"doc"`` scores the whole doc as well,
         ``"spans"`` aggregates ``doc.cats`` from the span scores (a doc with no
         spans is scored whole), ``"none"`` leaves ``doc.cats`` alone.
@@ -184,7 +189,7 @@ def make_gliznet_textcat(
         long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
         span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
         thresholds=thresholds, decision_rule=decision_rule, rule_param=rule_param,
-        cats_top_k=cats_top_k,
+        cats_top_k=cats_top_k, decided_spans_key=decided_spans_key,
     )
     _PIPELINES[pipe] = weakref.ref(nlp)
     return pipe
@@ -278,6 +283,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         decision_rule: str = DECISION_DEFAULTS["decision_rule"],
         rule_param: Optional[float] = DECISION_DEFAULTS["rule_param"],
         cats_top_k: Optional[int] = None,
+        decided_spans_key: Optional[str] = DECIDED_SPANS_KEY,
         **long_text_settings: Any,
     ) -> None:
         self.vocab = vocab
@@ -299,6 +305,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             # long_text, window_overlap, aggregation, span_source, spans_key, doc_cats
             **validate_settings(name, **long_text_settings).as_dict(),
         }
+        self.cfg["decided_spans_key"] = check_decided_spans_key(decided_spans_key, self.cfg)
         # What the constructor was given, to tell load-time overrides from saved state.
         self.cfg["constructed_with"] = {k: self.cfg[k] for k in RUNTIME_SETTINGS}
         self.loss_fn = loss if loss is not None else make_gliznet_loss()
@@ -514,6 +521,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
+            write_decided_spans(doc, out.spans, self.cfg.get("decided_spans_key"), multi, rule)
             doc._.gliznet_windows = out.n_windows
             doc._.gliznet_truncated = out.truncated
             truncated += out.truncated
