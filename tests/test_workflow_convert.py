@@ -80,3 +80,24 @@ def test_every_option_is_documented_in_help():
     for action in conv._actions:
         if action.dest != "help":
             assert action.help, f"convert {action.option_strings or action.dest} has no help"
+
+
+def test_the_goemotions_project_converts_with_the_package_command(data, tmp_path, monkeypatch):
+    """examples/goemotions/project.yml runs `python -m spacy_gliznet convert` (its own
+    converter only writes the few-shot subsets); each such line parses and runs."""
+    import shlex
+    from pathlib import Path
+
+    import srsly
+
+    project = Path(__file__).resolve().parents[1] / "examples" / "goemotions" / "project.yml"
+    convert = next(c for c in srsly.read_yaml(project)["commands"] if c["name"] == "convert")
+    lines = [shlex.split(line) for line in convert["script"] if "-m spacy_gliznet" in line]
+    assert any(words[3] == "convert" for words in lines)
+    manifest = json.loads((data / "manifest.json").read_text())
+    (data / "manifest.json").write_text(json.dumps({"goemotions": manifest["emo"]}))
+    monkeypatch.chdir(tmp_path)
+    for words in lines:
+        assert main([w.replace("${vars.data}", str(data)) for w in words[3:]]) == 0
+    assert len(docs(tmp_path / "corpus" / "test.spacy")) == 4
+    assert all(set(d.cats) == set(LABELS) for d in docs(tmp_path / "corpus" / "dev_sample.spacy"))
