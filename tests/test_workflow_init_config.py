@@ -141,3 +141,11 @@ def test_a_safe_rate_and_a_warmup_below_the_limit_do_not_warn(tiny_gliznet_dir):
             pipe.finish_update(opt)
             opt.step_schedules()
     assert opt.learn_rate > MAX_SAFE_LEARN_RATE
+
+
+def test_spacy_init_config_shows_macro_f_too():
+    """`spacy init config --pipeline gliznet_textcat` takes the factory's score weights."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("gliznet_textcat", config={"labels": ["a"]})
+    assert nlp.config["training"]["score_weights"]["cats_macro_f"] == 0.0
+    assert nlp.config["training"]["score_weights"]["cats_score"] == 1.0
