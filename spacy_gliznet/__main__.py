@@ -1,4 +1,4 @@
-"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export|interpolate|find-thresholds|adapt ...``"""
+"""``python -m spacy_gliznet benchmark|calibrate|convert|init-model|export|interpolate|find-thresholds|adapt|init-config|label-report|render ...``"""
 
 import argparse
 import sys
@@ -44,18 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="storage dtype of the saved weights")
     cal.add_argument("--no-progress", action="store_true")
 
-    conv = sub.add_parser("convert", help="JSONL + manifest folder to .spacy (or a split to jsonl)")
-    conv.add_argument("input_dir")
-    conv.add_argument("output")
-    conv.add_argument("--to", default="spacy", choices=["spacy", "jsonl"])
-    conv.add_argument("--lang", default="en")
-    conv.add_argument("--datasets", default=None)
-    conv.add_argument("--exclude", default=None)
-    conv.add_argument("--negative-samples", type=int, default=5)
-    conv.add_argument("--split", default="all", choices=["all", "train", "dev"])
-    conv.add_argument("--holdout-fraction", type=float, default=0.0)
-    conv.add_argument("--max-rows-per-dataset", type=int, default=0)
-    conv.add_argument("--seed", type=int, default=0)
+    from .cli.convert import add_parser as add_convert
+    add_convert(sub)
 
     init = sub.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
     init.add_argument("backbone")
@@ -89,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_find_thresholds(sub)
     from .cli.adapt import add_parser as add_adapt
     add_adapt(sub)
+    from .cli.workflow import add_parsers as add_workflow
+    add_workflow(sub)
 
     return parser
 
@@ -117,15 +109,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                            progress=not args.no_progress)
         print(json.dumps(report, indent=2))
         print(f"Saved the calibrated checkpoint to {args.output}")
-    elif args.command == "convert":
-        from .cli.convert import convert
-
-        n = convert(args.input_dir, args.output, to=args.to, lang=args.lang,
-                    datasets=_csv(args.datasets), exclude=_csv(args.exclude) or (),
-                    negative_samples=args.negative_samples, split=args.split,
-                    holdout_fraction=args.holdout_fraction,
-                    max_rows_per_dataset=args.max_rows_per_dataset, seed=args.seed)
-        print(f"Wrote {n} rows to {args.output}")
     elif args.command == "init-model":
         from .cli.init_model import init_model
 
@@ -154,6 +137,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .cli.adapt import run as run_adapt
 
         run_adapt(args)
+    elif hasattr(args, "run"):  # commands that register their own runner (cli/workflow.py)
+        args.run(args)
     return 0
 
 

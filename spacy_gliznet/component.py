@@ -36,6 +36,8 @@ from .aggregation import collect_scores
 from .errors import GliZNetInputError, TruncationWarning
 from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
 from .layers import LayerOutput, ensure_loaded
+from .learn_rate import check_learn_rate
+from .visualize import write_decided_spans
 from .losses import LossFunction, make_gliznet_loss
 from .metrics import gliznet_textcat_score
 from .outputs import ModelOutput, activate
@@ -366,6 +368,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
+            write_decided_spans(doc, out.spans, scores.plan.settings.decided_spans_key, multi, rule)
             doc._.gliznet_windows = out.n_windows
             doc._.gliznet_truncated = out.truncated
             truncated += out.truncated
@@ -467,6 +470,12 @@ class GliZNetTextCategorizer(TrainablePipe):
         losses[self.name] += loss
         return losses
 
+    def finish_update(self, sgd: Any) -> None:
+        """Apply ``sgd`` to the weights; warns once (LearnRateWarning) when its rate would
+        wreck the pretrained encoder (``spacy train`` calls this, not ``update(sgd=...)``)."""
+        check_learn_rate(self, sgd)
+        super().finish_update(sgd)
+
     def _warn_training_cut(self, scores: LayerOutput) -> None:
         """Training reads the first window of a long text (``long_text`` applies to
         prediction): say so, once per pipe, rather than drop the rest silently."""
@@ -526,6 +535,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                 found.update(dict.fromkeys(eg.reference.cats))
             self.labels = list(found)
         self.model.initialize()
+        self.model.attrs["labels"] = list(self.labels)  # for Docs given to the layer (debug model)
 
     def adapt(self, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Language] = None,
               labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,

@@ -24,3 +24,8 @@ class UnknownLabelWarning(UserWarning):
 class UnreadTextWarning(UserWarning):
     """Emitted when part of a text reaches the model only as unknown tokens (e.g. a run
     of more characters without spaces than a WordPiece tokenizer reads)."""
+
+
+class LearnRateWarning(UserWarning):
+    """Emitted (once per pipe) when an optimizer's learning rate is high enough to wreck
+    the pretrained encoder (e.g. Adam's default 1e-3 from ``spacy init config``)."""

@@ -24,6 +24,7 @@ from torch import nn
 from .checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
 from .config import check_batch_size, check_dropout
 from .encoding import EncodedInput
+from .errors import GliZNetInputError
 from .outputs import ModelOutput
 from .prediction import GliZNetPredictor, logits_per_input
 
@@ -154,8 +155,32 @@ def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) ->
     ensure_loaded(model).clear_label_cache()
 
 
+def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
+    """The layer reads ``(text, labels)`` pairs. A Doc (what ``spacy debug model`` passes)
+    is read as its text with ``doc._.gliznet_labels``, else its ``cats`` labels, else the
+    labels the component had at ``initialize`` (``model.attrs["labels"]``)."""
+    out = []
+    for x in X:
+        if not (hasattr(x, "text") and hasattr(x, "cats")):  # a (text, labels) pair
+            if isinstance(x, str) or not hasattr(x, "__len__") or len(x) != 2:
+                raise GliZNetInputError(
+                    f"The GliZNet layer reads (text, labels) pairs or Docs, got "
+                    f"{type(x).__name__}; the component builds the pairs for you")
+            out.append(x)
+            continue
+        own = x._.gliznet_labels if x.has_extension("gliznet_labels") else None
+        labels = list(own or x.cats or model.attrs.get("labels") or [])
+        if not labels:
+            raise GliZNetInputError(
+                "The GliZNet layer got a Doc with no labels to score: set doc._.gliznet_labels "
+                "or doc.cats, or give the component labels before initialize")
+        out.append((x.text, [lab if isinstance(lab, str) else lab[0] for lab in labels]))
+    return out
+
+
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerOutput, Callable]:
     module = ensure_loaded(model)
+    X = as_inputs(model, X)
     encoded = module.get_encoder().encode(
         [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
     batch = module.collate(encoded)

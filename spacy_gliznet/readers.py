@@ -33,7 +33,7 @@ from .errors import GliZNetInputError
 from .labels import label_pairs, training_labels
 
 MANIFEST = "manifest.json"
-SPLITS = ("all", "train", "dev")
+SPLITS = ("all", "train", "dev", "test")
 
 
 class Dataset:
@@ -80,11 +80,12 @@ def load_datasets(
     holdout_fraction: float = 0.0,
 ) -> List[Dataset]:
     """Read the datasets of a manifest folder (all, or those named), keeping
-    the rows of the requested split."""
+    the rows of the requested split: a dataset whose manifest entry has ``splits``
+    (``{"train": file, "dev": file, "test": file}``) reads that split's file (and
+    refuses ``holdout_fraction``); another is split by text hash (``in_holdout``).
+    ``"all"`` reads the entry's ``file``."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if split != "all" and not 0 < holdout_fraction < 1:
-        raise ValueError("split 'train'/'dev' needs 0 < holdout_fraction < 1")
     path = Path(path)
     manifest = read_manifest(path)
     names = list(manifest) if datasets is None else list(datasets)
@@ -99,18 +100,41 @@ def load_datasets(
         labels = list(entry["labels"])
         known = set(labels)
         rows = []
-        for i, row in enumerate(srsly.read_jsonl(path / entry["file"])):
+        own = _own_split_file(name, entry, split, holdout_fraction)
+        for i, row in enumerate(srsly.read_jsonl(path / (own or entry["file"]))):
             text, gold = row.get("text"), row.get("labels")
             if not isinstance(text, str) or not text.strip() or not isinstance(gold, list):
                 raise ValueError(f"{name} row {i}: expected {{'text': str, 'labels': list}}")
             bad = [g for g in gold + list(row.get("not_labels", [])) if g not in known]
             if bad:
                 raise ValueError(f"{name} row {i}: labels not in the manifest's label set: {bad}")
-            if split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
+            if not own and split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
                 continue
             rows.append(row)
         out.append(Dataset(name, entry.get("task", "single_label"), labels, rows))
     return out
+
+
+def _own_split_file(name: str, entry: Dict, split: str, holdout_fraction: float) -> Optional[str]:
+    """The file of ``split`` from the entry's own ``splits``, or None to split by hash."""
+    splits = entry.get("splits") or {}
+    if split == "all":
+        return None
+    if splits:
+        if holdout_fraction:
+            raise ValueError(f"dataset {name!r} has its own splits in the manifest "
+                             f"({sorted(splits)}); drop holdout_fraction")
+        if split not in splits:
+            raise ValueError(f"dataset {name!r} has no {split!r} split in the manifest, only "
+                             f"{sorted(splits)}")
+        return splits[split]
+    if split == "test":
+        raise ValueError(f"split 'test' needs the manifest's own splits, and dataset {name!r} "
+                         f"has none")
+    if not 0 < holdout_fraction < 1:
+        raise ValueError(f"split 'train'/'dev' of dataset {name!r}, which has no splits in the "
+                         f"manifest, needs 0 < holdout_fraction < 1")
+    return None
 
 
 def row_cats(row: Dict, labels: Sequence[str], negative_samples: int,
@@ -231,10 +255,12 @@ def jsonl_to_docbin(
     split: str = "all",
     holdout_fraction: float = 0.0,
     seed: int = 0,
+    max_rows_per_dataset: int = 0,
 ) -> int:
     """Write a manifest folder as one ``.spacy`` DocBin (cats with one fixed
-    draw of negatives; ``doc._.gliznet_labels`` stored as user data). Returns
-    the number of docs written."""
+    draw of negatives; ``doc._.gliznet_labels`` stored as user data), at most
+    ``max_rows_per_dataset`` rows of each dataset (a seeded sample in file order;
+    0: all). Returns the number of docs written."""
     import spacy
 
     nlp = spacy.blank(lang)
@@ -242,7 +268,7 @@ def jsonl_to_docbin(
     db = DocBin(attrs=[], store_user_data=True)
     n = 0
     for d in load_datasets(path, datasets, exclude, split, holdout_fraction):
-        for row in d.rows:
+        for row in sample_rows(d.rows, max_rows_per_dataset, rng):
             cats = row_cats(row, d.labels, negative_samples, rng)
             if not cats:
                 continue
@@ -256,6 +282,15 @@ def jsonl_to_docbin(
     output.parent.mkdir(parents=True, exist_ok=True)
     db.to_disk(output)
     return n
+
+
+def sample_rows(rows: List[Dict], max_rows: int, rng: random.Random) -> List[Dict]:
+    """At most ``max_rows`` of ``rows`` (0: all): a seeded sample, in file order."""
+    if max_rows < 0:
+        raise ValueError(f"max_rows_per_dataset must be >= 0, got {max_rows}")
+    if max_rows and len(rows) > max_rows:
+        return [rows[i] for i in sorted(rng.sample(range(len(rows)), max_rows))]
+    return rows
 
 
 def write_split(
@@ -278,10 +313,9 @@ def write_split(
     out_manifest = {}
     total = 0
     for d in load_datasets(path, datasets, exclude, split, holdout_fraction):
-        rows = d.rows
-        if max_rows_per_dataset and len(rows) > max_rows_per_dataset:
-            rows = [rows[i] for i in sorted(rng.sample(range(len(rows)), max_rows_per_dataset))]
+        rows = sample_rows(d.rows, max_rows_per_dataset, rng)
         entry = dict(manifest[d.name])
+        entry.pop("splits", None)  # one file now
         entry["file"] = f"{d.name}.jsonl"
         entry["rows"] = len(rows)
         entry["notes"] = (f"{split} split (holdout_fraction={holdout_fraction}) of "

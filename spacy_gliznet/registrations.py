@@ -13,6 +13,10 @@ behaviour gets a new version (``...v2``) beside the old one.
 - reader ``spacy_gliznet.JsonlCorpus.v1``: :func:`readers.create_jsonl_corpus`;
 - reader ``spacy_gliznet.read_labels.v1``: :func:`readers.make_labels_reader` (a label
   set from a text or JSON file);
+- schedule ``spacy_gliznet.warmup_linear.v1``: :func:`learn_rate.warmup_linear_fraction`
+  (warmup as a fraction of the run);
+- callback ``spacy_gliznet.label_report.v1``: :func:`label_report.make_label_report_callback`
+  (``[initialize] after_init``: the training corpus's label counts before training);
 - Doc extensions ``gliznet_labels`` (per-doc labels, read), ``gliznet_truncated``
   (whether the text was cut, written), ``gliznet_windows`` (how many model inputs
   the doc's scores came from, written) and ``gliznet_predicted_labels`` (the labels
@@ -36,6 +40,8 @@ from .labels import LabelsArg
 from .layers import build_gliznet_model
 from .losses import LossFunction, make_gliznet_loss
 from .metrics import make_gliznet_textcat_scorer
+from .label_report import make_label_report_callback
+from .learn_rate import warmup_linear_fraction
 from .readers import create_jsonl_corpus, make_labels_reader
 from .settings import DecisionSettings, LongTextSettings, LossSettings, TrainingSettings
 
@@ -76,7 +82,7 @@ DEFAULT_SCORE_WEIGHTS = {
     "cats_micro_f": None,
     "cats_macro_p": None,
     "cats_macro_r": None,
-    "cats_macro_f": None,
+    "cats_macro_f": 0.0,  # shown in spacy train's table (from the decisions), not selecting
     "cats_macro_auc": None,
     "cats_f_per_type": None,
 }
@@ -102,6 +108,7 @@ def make_gliznet_textcat(
     span_source: Optional[str] = _LONG.span_source,
     spans_key: str = _LONG.spans_key,
     doc_cats: str = _LONG.doc_cats,
+    decided_spans_key: Optional[str] = _LONG.decided_spans_key,
     thresholds: Optional[Dict[str, float]] = None,
     decision_rule: str = _DECISION.decision_rule,
     rule_param: Optional[float] = _DECISION.rule_param,
@@ -128,7 +135,8 @@ def make_gliznet_textcat(
         (``settings.TrainingSettings``).
     loss: the training loss (``spacy_gliznet.GliZNetLoss.v1``).
     scorer: the scoring function (``spacy_gliznet.textcat_scorer.v1``).
-    long_text, window_overlap, aggregation, span_source, spans_key, doc_cats: texts
+    long_text, window_overlap, aggregation, span_source, spans_key, doc_cats,
+    decided_spans_key: texts
         longer than the model and the spans scored (``settings.LongTextSettings``).
         ``long_text="windows"`` reads the whole text in overlapping windows (cut at
         sentence starts when the doc has sentences) and aggregates their scores;
@@ -136,7 +144,9 @@ def make_gliznet_textcat(
         ``doc._.gliznet_truncated`` and warns. Prediction only: training reads the
         first ``max_length - 2`` tokens of each example. ``span_source`` ``"sents"``
         (needs a sentencizer, senter or parser before this component) or ``"spans"``
-        (``doc.spans[spans_key]``) puts each span's scores in ``span._.gliznet_cats``.
+        (``doc.spans[spans_key]``) puts each span's scores in ``span._.gliznet_cats``
+        and its decided labels in ``doc.spans[decided_spans_key]`` (null: not written),
+        which ``displacy.render(doc, style="span")`` shows.
 
     Settings and saving: ``labels``, ``multi_label``, ``cats_top_k``, the decision
     settings and the long-text settings are runtime settings. The pipeline's config
@@ -154,6 +164,7 @@ def make_gliznet_textcat(
         negative_samples=negative_samples, shuffle_labels=shuffle_labels,
         long_text=long_text, window_overlap=window_overlap, aggregation=aggregation,
         span_source=span_source, spans_key=spans_key, doc_cats=doc_cats,
+        decided_spans_key=decided_spans_key,
     )
     bind_pipeline(pipe, nlp)
     return pipe
@@ -164,6 +175,8 @@ registry.losses.register("spacy_gliznet.GliZNetLoss.v1", func=make_gliznet_loss)
 registry.scorers.register("spacy_gliznet.textcat_scorer.v1", func=make_gliznet_textcat_scorer)
 registry.readers.register("spacy_gliznet.JsonlCorpus.v1", func=create_jsonl_corpus)
 registry.readers.register("spacy_gliznet.read_labels.v1", func=make_labels_reader)
+registry.schedules.register("spacy_gliznet.warmup_linear.v1", func=warmup_linear_fraction)
+registry.callbacks.register("spacy_gliznet.label_report.v1", func=make_label_report_callback)
 Language.factory(
     "gliznet_textcat",
     assigns=["doc.cats"],

@@ -191,6 +191,8 @@ LONG_TEXT_POLICIES = ("windows", "truncate")
 AGGREGATIONS = ("auto", "max", "mean")
 SPAN_SOURCES = (None, "sents", "spans")
 DOC_CATS = ("doc", "spans", "none")
+#: the ``doc.spans`` key that gets the decided labels of scored spans (for displaCy)
+DECIDED_SPANS_KEY = "gliznet"
 
 
 def choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
@@ -217,6 +219,9 @@ class LongTextSettings:
     spans_key: the ``doc.spans`` key read when ``span_source="spans"``.
     doc_cats: ``"doc"`` (``doc.cats`` from the whole doc), ``"spans"``
         (aggregated from the span scores) or ``"none"`` (``doc.cats`` untouched).
+    decided_spans_key: with a span source, the ``doc.spans`` key that gets one span
+        per decided label of each scored span, the label as its span label (for
+        ``displacy.render(doc, style="span", options={"spans_key": key})``); None: none.
     """
 
     long_text: str = "windows"
@@ -225,6 +230,7 @@ class LongTextSettings:
     span_source: Optional[str] = None
     spans_key: str = "sc"
     doc_cats: str = "doc"
+    decided_spans_key: Optional[str] = DECIDED_SPANS_KEY
 
     def __post_init__(self) -> None:
         choice("long_text", self.long_text, LONG_TEXT_POLICIES)
@@ -240,6 +246,13 @@ class LongTextSettings:
             object.__setattr__(self, "window_overlap", int(overlap))
         if not isinstance(self.spans_key, str) or not self.spans_key:
             raise GliZNetInputError(f"spans_key must be a non-empty string; got {self.spans_key!r}")
+        key = self.decided_spans_key
+        if key is not None and (not isinstance(key, str) or not key):
+            raise GliZNetInputError(f"decided_spans_key must be a non-empty string or null, got {key!r}")
+        if self.span_source == "spans" and key == self.spans_key:
+            raise GliZNetInputError(
+                f"decided_spans_key {key!r} is the spans_key that span_source='spans' reads; "
+                f"writing the decisions there would replace the spans scored: choose another key")
         if self.doc_cats != "doc" and self.span_source is None:
             raise GliZNetInputError(
                 f"doc_cats={self.doc_cats!r} needs span_source 'sents' or 'spans' "

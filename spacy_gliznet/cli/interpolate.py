@@ -4,9 +4,7 @@ fine-tuning of zero-shot models"), which keeps more of the start's zero-shot
 transfer than the fine-tune alone."""
 
 from pathlib import Path
-from typing import Dict, Union
-
-import torch
+from typing import Union
 
 from ..checkpoints import GliZNetForSequenceClassification, interpolate_states
 from ..config import MODEL_TYPE

@@ -15,14 +15,14 @@ PACKAGE = ROOT / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "settings", "fork_safety", "label_cache"},
+    {"config", "outputs", "labels", "settings", "fork_safety", "label_cache", "learn_rate"},
     {"decisions", "encoding", "model_files"},
     {"metrics", "collation"},
     {"windows", "spans", "modeling"},
     {"planning", "prediction", "original"},
     {"aggregation", "checkpoints"},
     {"layers", "losses"},
-    {"adapt"},
+    {"adapt", "label_report", "visualize"},
     {"component", "readers"},
     {"registrations"},
     {"__init__"},

@@ -6,6 +6,10 @@ label (greedy over a seeded shuffle: an example is taken while one of its labels
 still needs examples).
 
     python scripts/convert.py DATA_DIR OUTPUT_DIR [--dev-sample 500] [--few-shot 8 32 128]
+
+The project's `convert` command writes the splits with the package's own converter
+(`python -m spacy_gliznet convert DATA corpus/train.spacy --split train --negative-samples
+all`) and runs this script with --only-few-shot for the few-shot subsets.
 """
 
 import argparse
@@ -65,11 +69,15 @@ def main() -> None:
                         help="also write dev_sample.spacy with this many dev docs (model selection)")
     parser.add_argument("--few-shot", type=int, nargs="*", default=[])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only-few-shot", action="store_true",
+                        help="write only the few-shot subsets (the splits come from "
+                             "python -m spacy_gliznet convert)")
     args = parser.parse_args()
-    for split in ("train", "dev", "test"):
+    for split in (("train",) if args.only_few_shot else ("train", "dev", "test")):
         labels, rows = read_split(args.data, split)
-        n = to_docbin(rows, labels, args.output / f"{split}.spacy")
-        print(f"{split}: {n} docs, {len(labels)} labels")
+        if not args.only_few_shot:
+            n = to_docbin(rows, labels, args.output / f"{split}.spacy")
+            print(f"{split}: {n} docs, {len(labels)} labels")
         if split == "dev" and args.dev_sample:
             sample = random.Random(args.seed).sample(rows, min(args.dev_sample, len(rows)))
             to_docbin(sample, labels, args.output / "dev_sample.spacy")

@@ -1,0 +1,67 @@
+"""``python -m spacy_gliznet label-report DATA``: positives and negatives per label, labels
+never positive and docs without a positive label, for a ``.spacy`` file (its
+``doc.cats``) or a JSONL + manifest folder (each dataset against its manifest labels).
+The same report prints before ``spacy train`` starts with the shipped config
+(``[initialize.after_init] @callbacks = "spacy_gliznet.label_report.v1"``)."""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..label_report import LabelReport, label_report
+from ..readers import MANIFEST, load_datasets
+
+
+def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",
+                holdout_fraction: float = 0.0) -> Dict[str, LabelReport]:
+    """Reports for ``path``: {file name: report} for a .spacy file, {dataset: report} for
+    a manifest folder."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    p = Path(path)
+    if p.is_dir() and (p / MANIFEST).is_file():
+        return {d.name: label_report([(row["text"], row["labels"]) for row in d.rows],
+                                     labels or d.labels)
+                for d in load_datasets(p, split=split, holdout_fraction=holdout_fraction)}
+    if p.is_file() and p.suffix == ".spacy":
+        docs = DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab)
+        return {p.name: label_report(docs, labels)}
+    raise SystemExit(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("label-report", help="label counts of training data (positives per label, "
+                       "labels never positive, docs without a positive label)")
+    p.add_argument("data", help="a .spacy file (doc.cats: >= 0.5 positive) or a folder with "
+                                "manifest.json and JSONL files")
+    p.add_argument("--labels", default=None,
+                   help="comma-separated labels the data should cover (e.g. the pipe's); a "
+                        "label never positive in the data is reported")
+    p.add_argument("--pipeline", default=None,
+                   help="a saved pipeline: its gliznet_textcat labels are the labels to check")
+    p.add_argument("--split", default="all", choices=["all", "train", "dev", "test"],
+                   help="manifest folders: the split to read (see convert --help)")
+    p.add_argument("--holdout-fraction", type=float, default=0.0,
+                   help="manifest folders without their own splits: the dev share for --split")
+    p.add_argument("--json", default=None, help="also write the counts to this JSON file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
+    if args.pipeline:
+        import spacy
+
+        nlp = spacy.load(args.pipeline)
+        pipes = [pipe for _, pipe in nlp.pipeline if hasattr(pipe, "labels")]
+        if not pipes:
+            raise SystemExit(f"{args.pipeline} has no component with labels")
+        labels = list(pipes[-1].labels)
+    reports = report_path(args.data, labels, args.split, args.holdout_fraction)
+    for name, report in reports.items():
+        report.print(f"Labels in {name}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in reports.items()},
+                                              indent=1), encoding="utf8")

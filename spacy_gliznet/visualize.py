@@ -1,0 +1,83 @@
+"""Results a person can look at: the decided labels of each scored span in ``doc.spans``
+(for displaCy's ``"span"`` style), and an HTML page of docs with their ``doc.cats`` as
+bars and their sentence or span labels highlighted (``python -m spacy_gliznet render``).
+
+displaCy has no style for ``doc.cats``; the bars are a small HTML table of our own,
+the highlighted spans are ``displacy.render(doc, style="span")``.
+"""
+
+import html
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from spacy import displacy
+from spacy.tokens import Doc, Span
+
+from . import decisions
+from .settings import DECIDED_SPANS_KEY, DecisionSettings
+
+# colour-blind-safe, light enough for text on top (Okabe-Ito and Tableau tints)
+PALETTE = ["#f4a261", "#8ecae6", "#90be6d", "#f9c74f", "#e5989b", "#b8b8ff", "#84dcc6",
+           "#ffafcc", "#cdb4db", "#a3c4f3", "#ffd6a5", "#caffbf"]
+
+
+def write_decided_spans(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],
+                        key: Optional[str], multi_label: bool, settings: DecisionSettings) -> None:
+    """``doc.spans[key]``: for each scored span, one span per label decided for it
+    (``decisions.decided_labels`` with the doc's rule), labelled with that label."""
+    if key is None or not spans:
+        return
+    group: List[Span] = []
+    for span, cats in spans:
+        for label in decisions.decided_labels(list(cats), list(cats.values()),
+                                              multi_label=multi_label, settings=settings):
+            group.append(Span(doc, span.start, span.end, label=label))
+    doc.spans[key] = group
+
+
+def label_colors(labels: Iterable[str]) -> Dict[str, str]:
+    """A colour per label, in the order given (the palette repeats after 12)."""
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(dict.fromkeys(labels))}
+
+
+def render_cats(doc: Doc, colors: Dict[str, str], top: Optional[int] = 10) -> str:
+    """``doc.cats`` as horizontal bars, best first; decided labels in bold."""
+    decided = set(doc._.gliznet_predicted_labels or []) if doc.has_extension(
+        "gliznet_predicted_labels") else set()
+    rows = []
+    for label, score in sorted(doc.cats.items(), key=lambda kv: -kv[1])[:top]:
+        weight = "bold" if label in decided else "normal"
+        rows.append(
+            f'<tr><td style="font-weight:{weight};padding-right:8px">{html.escape(label)}</td>'
+            f'<td style="width:320px"><div class="gliznet-bar" style="width:{max(score, 0.0) * 100:.1f}%;'
+            f'height:14px;background:{colors.get(label, "#ccc")}"></div></td>'
+            f'<td style="padding-left:8px">{score:.2f}</td></tr>')
+    return '<table class="gliznet-cats" style="font-family:sans-serif;font-size:14px">' + \
+        "".join(rows) + "</table>"
+
+
+def render_html(docs: Sequence[Doc], spans_key: str = DECIDED_SPANS_KEY,
+                title: str = "gliznet_textcat", colors: Optional[Dict[str, str]] = None) -> str:
+    """One HTML page: per doc its cats as bars, and its text with the labels in
+    ``doc.spans[spans_key]`` highlighted by displaCy's span style."""
+    labels: List[str] = []
+    for doc in docs:
+        labels.extend(doc.cats)
+        if spans_key in doc.spans:
+            labels.extend(span.label_ for span in doc.spans[spans_key])
+    colors = {**label_colors(labels), **(colors or {})}
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+             f"</title></head><body style='margin:16px'><h2 style='font-family:sans-serif'>"
+             f"{html.escape(title)}</h2>"]
+    for i, doc in enumerate(docs):
+        parts.append(f"<section class='gliznet-doc'><h3 style='font-family:sans-serif'>"
+                     f"Doc {i + 1}</h3>")
+        if doc.cats:
+            parts.append(render_cats(doc, colors))
+        if spans_key in doc.spans and len(doc.spans[spans_key]):
+            parts.append(displacy.render(doc, style="span", page=False, jupyter=False,
+                                         options={"spans_key": spans_key, "colors": colors}))
+        else:
+            parts.append(f"<p style='font-family:sans-serif'>{html.escape(doc.text)}</p>")
+        parts.append("</section><hr>")
+    parts.append("</body></html>")
+    return "".join(parts)
