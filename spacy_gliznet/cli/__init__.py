@@ -8,5 +8,9 @@
 - ``export``: the GliZNet checkpoint of a trained pipeline;
 - ``interpolate``: weight-space interpolation of a start and a fine-tune;
 - ``find-thresholds`` (find_thresholds.py): per-label thresholds tuned on dev data;
-- ``adapt``: self-training of a pipeline on unlabeled in-domain texts.
+- ``adapt``: self-training of a pipeline on unlabeled in-domain texts;
+- ``init-config`` (init_config.py): a complete, commented training config;
+- ``label-report`` (label_report.py): positives per label in training data;
+- ``render``: per-doc cats as bars and per-sentence labels as displaCy spans, in HTML
+  (``workflow.py`` adds these three to the parser).
 """
