@@ -470,7 +470,6 @@ SCRIPT = """
 import json, sys
 import spacy
 import spacy_gliznet
-from helpers import DATA
 nlp = spacy.load(sys.argv[1])
 cases = json.loads(sys.stdin.read())
 out = []
