@@ -119,6 +119,20 @@ def make_folder(path: Path, n: int = 40) -> Path:
     })
 
 
+def write_docbin(path: Path, rows, nlp=None) -> Path:
+    """A .spacy file of ``(text, cats)`` rows (the gold ``doc.cats``), as spacy train reads it."""
+    from spacy.tokens import DocBin
+
+    nlp = nlp or spacy.blank("en")
+    db = DocBin()
+    for text, cats in rows:
+        doc = nlp.make_doc(text)
+        doc.cats = dict(cats)
+        db.add(doc)
+    db.to_disk(path)
+    return path
+
+
 def load_script(path: Path, name: Optional[str] = None):
     """Import a script of examples/ as a module (it is not part of the package)."""
     spec = importlib.util.spec_from_file_location(name or path.stem, path)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.errors import GliZNetInputError
 from spacy_gliznet.layers import as_inputs, build_gliznet_model
+
+from helpers import write_docbin
 
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": str(Path(sys.executable).parent)}
 
@@ -39,14 +40,8 @@ def test_spacy_debug_model_runs(tmp_path, tiny_gliznet_dir, with_corpus):
           "--model", str(tiny_gliznet_dir), "--max-steps", "10"])
     args = []
     if with_corpus:
-        nlp = spacy.blank("en")
-        db = DocBin()
-        for text, cats in (("the team won", {"sports": 1.0, "food": 0.0}),
-                           ("pasta cooking", {"sports": 0.0, "food": 1.0})):
-            doc = nlp.make_doc(text)
-            doc.cats = cats
-            db.add(doc)
-        db.to_disk(tmp_path / "t.spacy")
+        write_docbin(tmp_path / "t.spacy", [("the team won", {"sports": 1.0, "food": 0.0}),
+                                             ("pasta cooking", {"sports": 0.0, "food": 1.0})])
         args = ["--paths.train", str(tmp_path / "t.spacy")]
     res = subprocess.run([sys.executable, "-m", "spacy", "debug", "model", str(tmp_path / "c.cfg"),
                           "gliznet_textcat", "-P3", *args], capture_output=True, text=True,

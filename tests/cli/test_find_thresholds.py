@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from spacy.training import Example
 
 from spacy_gliznet.__main__ import main
@@ -15,7 +14,7 @@ from spacy_gliznet.metrics import gliznet_textcat_score
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 
-from helpers import TRAIN
+from helpers import TRAIN, write_docbin
 
 LABELS = ["sports", "food", "music"]
 DEV = TRAIN + [
@@ -48,13 +47,7 @@ def test_tuning_report_hand_made():
 
 
 def write_dev(path, nlp, rows=DEV):
-    db = DocBin()
-    for text, cats in rows:
-        doc = nlp.make_doc(text)
-        doc.cats = cats
-        db.add(doc)
-    db.to_disk(path)
-    return path
+    return write_docbin(path, rows, nlp)
 
 
 def test_find_thresholds_on_gliznet_textcat(tmp_path, tiny_gliznet_dir, capsys):

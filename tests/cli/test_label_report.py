@@ -6,12 +6,13 @@ import json
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import registry
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.label_report import label_report
+
+from helpers import write_docbin
 
 ROWS = [("the team won", {"sports": 1.0, "food": 0.0}),
         ("pasta again", {"sports": 0.0, "food": 1.0}),
@@ -21,14 +22,7 @@ ROWS = [("the team won", {"sports": 1.0, "food": 0.0}),
 
 
 def docbin(path):
-    nlp = spacy.blank("en")
-    db = DocBin()
-    for text, cats in ROWS:
-        doc = nlp.make_doc(text)
-        doc.cats = cats
-        db.add(doc)
-    db.to_disk(path)
-    return path
+    return write_docbin(path, ROWS)
 
 
 def test_counts_from_examples_and_the_pipe_labels():

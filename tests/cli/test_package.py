@@ -13,7 +13,6 @@ wheelhouse is exactly what failed before: the pipeline's `spacy-gliznet` require
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 
 import spacy_gliznet
+
+from helpers import write_docbin
 
 CONFIG = Path(spacy_gliznet.__file__).parent / "configs" / "gliznet_textcat.cfg"
 ROWS = [
@@ -22,13 +23,8 @@ LABELS = ["sports", "food", "music"]
 
 
 def write_corpus(path: Path) -> None:
-    nlp = spacy.blank("en")
-    db = DocBin()
-    for text, labels in ROWS:
-        doc = nlp.make_doc(text)
-        doc.cats = {label: float(label in labels) for label in LABELS}
-        db.add(doc)
-    db.to_disk(path)
+    write_docbin(path, [(text, {label: float(label in labels) for label in LABELS})
+                        for text, labels in ROWS])
 
 
 def run(*args, cwd=None):

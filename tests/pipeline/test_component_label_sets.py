@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.scorer import Scorer
-from spacy.tokens import DocBin
 from spacy.training import Example
 
 import spacy_gliznet
@@ -18,7 +17,7 @@ from spacy_gliznet.decisions import decided_labels
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 
-from helpers import make_nlp
+from helpers import make_nlp, write_docbin
 
 LABELS = ["sports", "politics", "food", "music", "money", "weather"]
 NLP = {"labels": LABELS}
@@ -111,13 +110,8 @@ def test_label_data_is_a_list_or_the_descriptions(tiny_gliznet_dir):
 
 
 def write_corpus(path: Path, labels) -> None:
-    nlp = spacy.blank("en")
-    db = DocBin()
-    for i, text in enumerate(TEXTS):
-        doc = nlp.make_doc(text)
-        doc.cats = {label: float(j == i) for j, label in enumerate(labels)}
-        db.add(doc)
-    db.to_disk(path)
+    write_docbin(path, [(text, {label: float(j == i) for j, label in enumerate(labels)})
+                        for i, text in enumerate(TEXTS)])
 
 
 @pytest.mark.slow
