@@ -33,7 +33,7 @@ it as ``GliZNetTextCategorizer.adapt``; ``python -m spacy_gliznet adapt`` calls 
 import random
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -106,6 +106,15 @@ class AdaptSettings:
             raise GliZNetInputError(f"adapt: mix must be in (0, 1], got {self.mix!r}")
         if not np.isfinite(float(self.min_z)):
             raise GliZNetInputError(f"adapt: min_z must be a finite number, got {self.min_z!r}")
+
+    def with_overrides(self, where: str = "adapt", **overrides: Any) -> "AdaptSettings":
+        """These settings with ``overrides`` (fields by name), checked; an unknown
+        name raises GliZNetInputError naming ``where``."""
+        known = [f.name for f in fields(self)]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise GliZNetInputError(f"{where}: unknown settings {unknown}; known: {known}")
+        return replace(self, **overrides)
 
     def steps_for(self, multi_label: bool) -> int:
         """Update steps per iteration in this mode (``steps``, or the mode's default)."""

@@ -555,10 +555,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             (``steps=50``, ``seed=1``, ...), applied over ``settings``.
         progress: called as ``progress(stage, done, total)``.
         """
-        unknown = set(overrides) - set(AdaptSettings.__dataclass_fields__)
-        if unknown:
-            raise GliZNetInputError(f"{self.name}.adapt: unknown settings {sorted(unknown)}")
-        settings = dataclasses.replace(settings or AdaptSettings(), **overrides)
+        settings = (settings or AdaptSettings()).with_overrides(f"{self.name}.adapt", **overrides)
         docs = []
         for text in texts:
             if isinstance(text, str):

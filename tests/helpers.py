@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 
 import spacy
 import srsly
+from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parents[1]   # the repository
 DATA = Path(__file__).resolve().parent / "data"   # files the tests read
@@ -121,8 +122,6 @@ def make_folder(path: Path, n: int = 40) -> Path:
 
 def write_docbin(path: Path, rows, nlp=None) -> Path:
     """A .spacy file of ``(text, cats)`` rows (the gold ``doc.cats``), as spacy train reads it."""
-    from spacy.tokens import DocBin
-
     nlp = nlp or spacy.blank("en")
     db = DocBin()
     for text, cats in rows:

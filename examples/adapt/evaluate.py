@@ -90,10 +90,8 @@ def run(args) -> dict:
     overrides = {"steps": 50}
     for item in args.set or []:
         key, value = item.split("=", 1)
-        if key not in AdaptSettings.__dataclass_fields__:
-            raise SystemExit(f"--set {key}: not an AdaptSettings field "
-                             f"({', '.join(AdaptSettings.__dataclass_fields__)})")
         overrides[key] = json.loads(value)
+    AdaptSettings().with_overrides("--set", **overrides)  # names a bad field before any work
     sets = load_datasets(args.data, args.datasets.split(",") if args.datasets else None)
     test_rows, unlabeled_rows = parse_slice(args.test), parse_slice(args.unlabeled)
     out = {"data": str(args.data), "test": args.test, "unlabeled": args.unlabeled,

@@ -21,10 +21,6 @@ ROWS = [("the team won", {"sports": 1.0, "food": 0.0}),
         ("no cats at all", {})]
 
 
-def docbin(path):
-    return write_docbin(path, ROWS)
-
-
 def test_counts_from_examples_and_the_pipe_labels():
     nlp = spacy.blank("en")
     egs = [Example.from_dict(nlp.make_doc(t), {"cats": c}) for t, c in ROWS]
@@ -42,7 +38,7 @@ def test_counts_from_examples_and_the_pipe_labels():
 
 
 def test_the_cli_reports_a_spacy_file(tmp_path, capsys):
-    path = docbin(tmp_path / "train.spacy")
+    path = write_docbin(tmp_path / "train.spacy", ROWS)
     assert main(["label-report", str(path), "--labels", "sports,food,music",
                  "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
@@ -63,7 +59,7 @@ def test_the_after_init_callback_prints_the_training_corpus(tmp_path, tiny_glizn
 
     from spacy_gliznet.cli.init_config import make_config
 
-    path = docbin(tmp_path / "train.spacy")
+    path = write_docbin(tmp_path / "train.spacy", ROWS)
     cfg = Config().from_str(make_config(["sports", "food", "music"], multi_label=True),
                             interpolate=False)
     cfg["paths"]["train"] = str(path)

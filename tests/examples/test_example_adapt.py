@@ -5,6 +5,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from spacy_gliznet.errors import GliZNetInputError
+
 from helpers import ROOT, load_script, write_datasets
 
 SCRIPT = ROOT / "examples" / "adapt" / "evaluate.py"
@@ -39,3 +43,12 @@ def test_evaluate_prints_raw_vs_adapted(tiny_gliznet_dir, tmp_path, capsys):
     assert "| one | single_label | 2 |" in printed and "**average single-label**" in printed
     module.main([str(out), "--render"])
     assert "| many | multi_label | 3 |" in capsys.readouterr().out
+
+
+def test_evaluate_names_a_bad_set_before_any_work(tmp_path):
+    module = load_script(SCRIPT, "adapt_evaluate")
+    missing = tmp_path / "no-such-data"   # never read: the check comes first
+    with pytest.raises(GliZNetInputError, match=r"--set: unknown settings \['stepz'\]"):
+        module.main([str(missing), "--set", "stepz=2"])
+    with pytest.raises(GliZNetInputError, match="mix must be in"):
+        module.main([str(missing), "--set", "mix=2.0"])

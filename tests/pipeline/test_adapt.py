@@ -96,6 +96,16 @@ def test_bad_settings_are_named(field, value):
         AdaptSettings(**{field: value})
 
 
+def test_with_overrides_checks_names_and_values():
+    base = AdaptSettings(seed=3)
+    new = base.with_overrides(steps=5, mix=0.5)
+    assert (new.steps, new.mix, new.seed) == (5, 0.5, 3) and base.steps is None
+    with pytest.raises(GliZNetInputError, match=r"where: unknown settings \['stepz'\]; known: .*'steps'"):
+        base.with_overrides("where", stepz=1)
+    with pytest.raises(GliZNetInputError, match="mix must be in"):
+        base.with_overrides(mix=0.0)
+
+
 # -- the pipe method -------------------------------------------------------------
 def test_adapt_changes_the_weights_and_reports(nlp):
     pipe = nlp.get_pipe("gliznet_textcat")
