@@ -35,14 +35,14 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .component import GliZNetTextCategorizer, bind_pipeline
+from .pipeline.component import GliZNetTextCategorizer, bind_pipeline
 from .labels import LabelsArg
-from .layers import build_gliznet_model
-from .losses import LossFunction, make_gliznet_loss
-from .metrics import make_gliznet_textcat_scorer
-from .label_report import make_label_report_callback
-from .learn_rate import warmup_linear_fraction
-from .readers import create_jsonl_corpus, make_labels_reader
+from .pipeline.layer import build_gliznet_model
+from .model.losses import LossFunction, make_gliznet_loss
+from .pipeline.metrics import make_gliznet_textcat_scorer
+from .corpus.label_report import make_label_report_callback
+from .pipeline.learn_rate import warmup_linear_fraction
+from .corpus.readers import create_jsonl_corpus, make_labels_reader
 from .settings import DecisionSettings, LongTextSettings, LossSettings, TrainingSettings
 
 DEFAULT_MODEL_CONFIG = """

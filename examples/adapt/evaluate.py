@@ -38,12 +38,12 @@ import spacy
 import dataclasses
 
 import spacy_gliznet  # noqa: F401  (registers the component)
-from spacy_gliznet.adapt import AdaptSettings, label_stats, score_texts, select_pseudo_labels
+from spacy_gliznet.pipeline.adapt import AdaptSettings, label_stats, score_texts, select_pseudo_labels
 from spacy_gliznet.cli.benchmark import decide_as_component
-from spacy_gliznet.checkpoints import interpolate_states
-from spacy_gliznet.layers import ensure_loaded
-from spacy_gliznet.metrics import macro_f1
-from spacy_gliznet.readers import load_datasets
+from spacy_gliznet.model.checkpoints import interpolate_states
+from spacy_gliznet.pipeline.layer import ensure_loaded
+from spacy_gliznet.pipeline.metrics import macro_f1
+from spacy_gliznet.corpus.readers import load_datasets
 
 
 def parse_slice(value: str) -> slice:

@@ -5,7 +5,7 @@ Scores a fixed random sample of each multi-label train_pool set once with the
 each candidate rule family leave-datasets-out: for every left-out set, the family's
 parameter is chosen on the other sets (best mean macro-F1) and scored on the left-out
 one. The family with the best left-out average wins; its parameter is then chosen on
-all the sets. The decisions come from ``spacy_gliznet.decisions.decide`` (what the
+all the sets. The decisions come from ``spacy_gliznet.pipeline.decisions.decide`` (what the
 component and the benchmark use) and macro-F1 from ``spacy_gliznet.cli.benchmark``.
 The benchmark plays no part.
 
@@ -22,9 +22,9 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from spacy_gliznet.cli.benchmark import score_model
-from spacy_gliznet.metrics import macro_f1
-from spacy_gliznet.decisions import decide, rule_cutoffs
-from spacy_gliznet.readers import load_datasets
+from spacy_gliznet.pipeline.metrics import macro_f1
+from spacy_gliznet.pipeline.decisions import decide, rule_cutoffs
+from spacy_gliznet.corpus.readers import load_datasets
 
 # family -> (rule, parameter grid); "threshold" tunes the global threshold itself
 FAMILIES: Dict[str, Tuple[str, List[float]]] = {

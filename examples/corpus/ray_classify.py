@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     import ray
     import ray.data
 
-    from spacy_gliznet.distributed import classify_dataset
+    from spacy_gliznet.scale.distributed import classify_dataset
 
     labels = read_labels(args)
     fmt = input_format(args.input, args.format)

@@ -1,14 +1,14 @@
 """``python -m spacy_gliznet adapt PIPELINE UNLABELED OUTPUT``: self-train a
 pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
-``spacy_gliznet.adapt``) and save the adapted pipeline."""
+``spacy_gliznet.pipeline.adapt``) and save the adapted pipeline."""
 
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
-from ..adapt import AdaptReport, AdaptSettings
+from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..readers import read_labels_file, read_unlabeled
+from ..corpus.readers import read_labels_file, read_unlabeled
 
 DEFAULT_PIPELINE = "default"
 

@@ -5,7 +5,7 @@ sentence-embedding backbone (mean-pooled text vs mean-pooled label embedding).
 Decision rules: single-label sets take the argmax label (model and baseline);
 on multi-label sets the model's labels are what the component decides
 (``doc._.gliznet_predicted_labels``: its ``decision_rule``, ``rule_param``,
-``threshold`` and ``thresholds``, through ``spacy_gliznet.decisions``), the
+``threshold`` and ``thresholds``, through ``spacy_gliznet.pipeline.decisions``), the
 baseline's those whose cosine passes ``baseline_threshold`` (fixed, not tuned on
 the benchmark). Macro-F1 is ``metrics.macro_f1``: spaCy's, the mean of per-label
 F1 over all the dataset's labels.
@@ -18,11 +18,11 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import decisions
-from ..metrics import macro_f1
-from ..model_files import resolve_model_dir
+from ..pipeline import decisions
+from ..pipeline.metrics import macro_f1
+from ..model.files import resolve_model_dir
 from ..settings import DecisionSettings
-from ..readers import load_datasets
+from ..corpus.readers import load_datasets
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
 

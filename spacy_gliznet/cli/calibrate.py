@@ -24,11 +24,11 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..checkpoints import GliZNetForSequenceClassification
-from ..modeling import GliZNetModel, score_logits
-from ..readers import Dataset, load_datasets
+from ..model.checkpoints import GliZNetForSequenceClassification
+from ..model.network import GliZNetModel, score_logits
+from ..corpus.readers import Dataset, load_datasets
 from .export import storage_dtype
-from ..metrics import macro_f1
+from ..pipeline.metrics import macro_f1
 from .benchmark import decide
 
 OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)

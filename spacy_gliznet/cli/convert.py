@@ -7,7 +7,7 @@ manifest's own ``splits`` (train/dev/test files) are read when a dataset has the
 
 import argparse
 
-from ..readers import jsonl_to_docbin, write_split
+from ..corpus.readers import jsonl_to_docbin, write_split
 
 ALL_LABELS = 1_000_000  # --negative-samples all: every label of the dataset
 

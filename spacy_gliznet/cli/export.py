@@ -7,8 +7,8 @@ from typing import Optional, Union
 import spacy
 import torch
 
-from ..checkpoints import GliZNetForSequenceClassification
-from ..layers import ensure_loaded
+from ..model.checkpoints import GliZNetForSequenceClassification
+from ..pipeline.layer import ensure_loaded
 
 STORAGE_DTYPES = {"float16": torch.float16, "float32": None}
 

@@ -13,8 +13,8 @@ Works on a multi-label ``gliznet_textcat`` (the output pipe gets ``threshold``,
 and ``spacy evaluate`` use them) and on spaCy's ``textcat_multilabel`` (its own
 ``threshold`` gets the global value, which its scorer uses; it has no per-label
 setting, so the per-label values are in ``OUTPUT/thresholds.json`` and apply through
-``spacy_gliznet.decisions.decide_cats`` or the scorer
-``spacy_gliznet.metrics.gliznet_textcat_score(examples, labels=..., threshold=...,
+``spacy_gliznet.pipeline.decisions.decide_cats`` or the scorer
+``spacy_gliznet.pipeline.metrics.gliznet_textcat_score(examples, labels=..., threshold=...,
 thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 ``OUTPUT/thresholds.json`` also holds the before/after figures printed.
 """
@@ -26,8 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..decisions import decide, decide_labels, rule_cutoffs
-from ..metrics import THRESHOLD_GRID, f1_report, tune_thresholds
+from ..pipeline.decisions import decide, decide_labels, rule_cutoffs
+from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
 from ..errors import GliZNetInputError
 

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from ..checkpoints import GliZNetForSequenceClassification
+from ..model.checkpoints import GliZNetForSequenceClassification
 
 
 def init_model(

@@ -6,9 +6,9 @@ transfer than the fine-tune alone."""
 from pathlib import Path
 from typing import Union
 
-from ..checkpoints import GliZNetForSequenceClassification, interpolate_states
-from ..config import MODEL_TYPE
-from ..model_files import read_config, resolve_model_dir
+from ..model.checkpoints import GliZNetForSequenceClassification, interpolate_states
+from ..model.config import MODEL_TYPE
+from ..model.files import read_config, resolve_model_dir
 from .export import pipeline_model, storage_dtype
 
 # Config fields that change how scores are computed: both models must agree on them.

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..label_report import LabelReport, label_report
-from ..readers import MANIFEST, load_datasets
+from ..corpus.label_report import LabelReport, label_report
+from ..corpus.readers import MANIFEST, load_datasets
 
 
 def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",

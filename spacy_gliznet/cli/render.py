@@ -5,9 +5,9 @@ highlighted (displaCy's span style). Open it in a browser."""
 import argparse
 from pathlib import Path
 
-from ..readers import read_unlabeled
+from ..corpus.readers import read_unlabeled
 from ..settings import DECIDED_SPANS_KEY
-from ..visualize import render_html
+from ..pipeline.visualize import render_html
 
 
 def load_pipeline(name: str, labels):

@@ -72,7 +72,7 @@ def test_bundled_default_model_out_of_the_box():
     """The default model: no name, offline, fp16 on disk, < 50 MB."""
     import spacy
 
-    from spacy_gliznet.checkpoints import DEFAULT_MODEL_DIR
+    from spacy_gliznet.model.checkpoints import DEFAULT_MODEL_DIR
 
     assert (DEFAULT_MODEL_DIR / "config.json").is_file(), "the bundled default model is missing"
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
@@ -91,7 +91,7 @@ def test_bundled_default_model_is_calibrated():
     multi-label score passes 0.5."""
     import spacy
 
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     nlp = spacy.blank("en")
     pipe = nlp.add_pipe("gliznet_textcat", config={"labels": ["sports", "cooking"]})

@@ -8,7 +8,7 @@ from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.calibrate import (
     calibrate, choose_log_scale, choose_offset, dataset_loss,
 )
-from spacy_gliznet.checkpoints import load_model
+from spacy_gliznet.model.checkpoints import load_model
 from helpers import write_datasets
 
 

@@ -10,7 +10,7 @@ import spacy
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.layers import as_inputs, build_gliznet_model
+from spacy_gliznet.pipeline.layer import as_inputs, build_gliznet_model
 
 from helpers import write_docbin
 

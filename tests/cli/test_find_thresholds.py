@@ -10,7 +10,7 @@ from spacy.training import Example
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.find_thresholds import format_report, tuning_report
-from spacy_gliznet.metrics import gliznet_textcat_score
+from spacy_gliznet.pipeline.metrics import gliznet_textcat_score
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 

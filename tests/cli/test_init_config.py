@@ -17,7 +17,7 @@ import spacy_gliznet
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.init_config import make_config
 from spacy_gliznet.errors import LearnRateWarning
-from spacy_gliznet.learn_rate import MAX_SAFE_LEARN_RATE, warmup_linear_fraction
+from spacy_gliznet.pipeline.learn_rate import MAX_SAFE_LEARN_RATE, warmup_linear_fraction
 
 CONFIGS = Path(spacy_gliznet.__file__).parent / "configs"
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": str(Path(sys.executable).parent)}

@@ -10,7 +10,7 @@ from spacy.training import Example
 from spacy.util import registry
 
 from spacy_gliznet.__main__ import main
-from spacy_gliznet.label_report import label_report
+from spacy_gliznet.corpus.label_report import label_report
 
 from helpers import write_docbin
 

@@ -12,7 +12,7 @@ from spacy import displacy
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.visualize import label_colors, render_html
+from spacy_gliznet.pipeline.visualize import label_colors, render_html
 
 LABELS = ["sports", "politics", "food"]
 TEXT = "the team won the match . the bank and the market . pasta cooking is good ."

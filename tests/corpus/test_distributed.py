@@ -1,4 +1,4 @@
-"""spacy_gliznet.distributed: the Ray Data stateful-actor helper."""
+"""spacy_gliznet.scale.distributed: the Ray Data stateful-actor helper."""
 
 import sys
 
@@ -7,7 +7,7 @@ import pytest
 import spacy
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet.distributed import (
+from spacy_gliznet.scale.distributed import (
     GliZNetBatchClassifier,
     check_num_gpus,
     classify_dataset,
@@ -65,7 +65,7 @@ def through_ray(classifier, block):
     classifier's batch format, the result back to a block."""
     from ray.data.block import BlockAccessor
 
-    from spacy_gliznet.distributed import BATCH_FORMAT
+    from spacy_gliznet.scale.distributed import BATCH_FORMAT
 
     batch = BlockAccessor.for_block(block).to_batch_format(BATCH_FORMAT)
     return BlockAccessor.batch_to_block(classifier(batch))
@@ -239,7 +239,7 @@ class NeverRun:
 def test_actor_restarts_and_retries_are_bounded(pipeline_dir):
     """Ray Data's defaults restart a killed actor and retry its batch forever."""
     pytest.importorskip("ray")
-    from spacy_gliznet.distributed import MAX_RESTARTS, MAX_TASK_RETRIES
+    from spacy_gliznet.scale.distributed import MAX_RESTARTS, MAX_TASK_RETRIES
 
     ds = classify_dataset(NeverRun(), pipeline_dir, num_actors=2)
     assert 0 < ds.kwargs["max_restarts"] == MAX_RESTARTS <= 5
@@ -256,7 +256,7 @@ def test_a_row_that_kills_its_actor_twice_is_named(pipeline_dir, tmp_path, monke
     """Each call is one incarnation of the actor (the marker file outlives it)."""
     from spacy.language import Language
 
-    import spacy_gliznet.distributed as distributed
+    import spacy_gliznet.scale.distributed as distributed
 
     if not Language.has_factory("test_poison_pill"):
         @Language.component("test_poison_pill")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spacy_gliznet.decisions import cutoffs, decide, decided_labels
+from spacy_gliznet.pipeline.decisions import cutoffs, decide, decided_labels
 from spacy_gliznet import decisions
 from spacy_gliznet.errors import GliZNetInputError
 from spacy_gliznet.settings import DecisionSettings as S
@@ -60,7 +60,7 @@ def test_decided_labels_ordered_by_score():
 
 # -- the zscore rule (label statistics from adapt) ------------------------------
 def test_zscore_rule_top_label_plus_labels_that_stand_out():
-    from spacy_gliznet.decisions import decide_labels, decided_labels, label_z_scores, logits_of
+    from spacy_gliznet.pipeline.decisions import decide_labels, decided_labels, label_z_scores, logits_of
 
     stats = {"a": [0.0, 1.0], "b": [-3.0, 0.5], "c": [2.0, 1.0]}
     scores = 1 / (1 + np.exp(-np.array([1.0, -1.9, 2.5])))  # z: 1.0, 2.2, 0.5

@@ -1,9 +1,9 @@
 import pytest
 
-from spacy_gliznet.collation import collate
-from spacy_gliznet.encoding import GliZNetEncoder
+from spacy_gliznet.model.collation import collate
+from spacy_gliznet.model.encoding import GliZNetEncoder
 from spacy_gliznet.errors import GliZNetInputError, LabelTooLongError
-from spacy_gliznet.model_files import load_tokenizer
+from spacy_gliznet.model.files import load_tokenizer
 
 
 @pytest.fixture(scope="module")

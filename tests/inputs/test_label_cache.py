@@ -10,9 +10,9 @@ import torch
 from spacy.training import Example
 from thinc.api import Adam
 
-from spacy_gliznet.label_cache import DEFAULT_MAX_SIZE, LabelVectorCache
-from spacy_gliznet.layers import ensure_loaded
-from spacy_gliznet.modeling import label_scores
+from spacy_gliznet.model.label_cache import DEFAULT_MAX_SIZE, LabelVectorCache
+from spacy_gliznet.pipeline.layer import ensure_loaded
+from spacy_gliznet.model.network import label_scores
 
 from helpers import TRAIN, make_nlp
 

@@ -7,7 +7,7 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.metrics import (
+from spacy_gliznet.pipeline.metrics import (
     THRESHOLD_GRID,
     f1_report,
     gliznet_textcat_score,

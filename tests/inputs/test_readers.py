@@ -8,7 +8,7 @@ import srsly
 from spacy.tokens import DocBin
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet.readers import (
+from spacy_gliznet.corpus.readers import (
     JsonlCorpus,
     in_holdout,
     jsonl_to_docbin,
@@ -134,7 +134,7 @@ def test_zero_shot_config_is_complete():
 
 # -- label files (spacy_gliznet.read_labels.v1) -------------------------------------------
 def test_read_labels_file_text_and_json(tmp_path):
-    from spacy_gliznet.readers import read_labels_file
+    from spacy_gliznet.corpus.readers import read_labels_file
 
     (tmp_path / "a.txt").write_text("\ufeffsports\r\n\n  food and drink  \nmusic", encoding="utf8")
     assert read_labels_file(tmp_path / "a.txt") == ["sports", "food and drink", "music"]
@@ -156,7 +156,7 @@ def test_read_labels_file_text_and_json(tmp_path):
 ])
 def test_read_labels_file_errors_name_the_file(tmp_path, name, content, message):
     from spacy_gliznet.errors import GliZNetInputError
-    from spacy_gliznet.readers import read_labels_file
+    from spacy_gliznet.corpus.readers import read_labels_file
 
     path = tmp_path / name
     if isinstance(content, bytes):

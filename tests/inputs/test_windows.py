@@ -1,5 +1,5 @@
 """Window planning over model-token budgets and the aggregation of window or span
-scores (spacy_gliznet.windows): pure functions, property-tested."""
+scores (spacy_gliznet.longtext.windows): pure functions, property-tested."""
 
 import numpy as np
 import pytest
@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.aggregation import aggregate, resolve_aggregation
+from spacy_gliznet.longtext.aggregation import aggregate, resolve_aggregation
 from spacy_gliznet.settings import long_text_settings
-from spacy_gliznet.windows import count_tokens, plan_windows, window_overlap, window_pieces
+from spacy_gliznet.longtext.windows import count_tokens, plan_windows, window_overlap, window_pieces
 
 from helpers import WORDS, make_tokenizer
 
@@ -255,8 +255,8 @@ class CountingDoc:
 @pytest.mark.parametrize("sentences", [False, True])
 def test_preparing_a_long_doc_visits_each_token_a_bounded_number_of_times(
         tiny_gliznet_dir, nlp_sents, sentences):
-    from spacy_gliznet.layers import ensure_loaded
-    from spacy_gliznet.planning import plan_scoring
+    from spacy_gliznet.pipeline.layer import ensure_loaded
+    from spacy_gliznet.longtext.planning import plan_scoring
 
     from helpers import make_nlp
 

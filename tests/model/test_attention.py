@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from spacy_gliznet import GliZNetConfig, GliZNetForSequenceClassification
-from spacy_gliznet.modeling import block_attention
-from spacy_gliznet.losses import gliznet_loss
+from spacy_gliznet.model.network import block_attention
+from spacy_gliznet.model.losses import gliznet_loss
 
 LABELS = ["sports", "politics", "music song", "food"]
 TEXT = "the team won the match with a late goal"
@@ -30,7 +30,7 @@ def test_full_mode_unchanged(tiny_bert_dir):
     """label_attention='full' calls the backbone exactly as before (2-d mask)."""
     model, tok = _load(tiny_bert_dir)
     enc = model.get_encoder().encode([TEXT], [LABELS])
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     b = collate(enc[0].passes, 1, len(LABELS), 0)
     seen = {}
@@ -123,7 +123,7 @@ def test_saved_and_loaded(tiny_bert_dir, tmp_path):
 
 def test_isolated_fast_prediction_matches_packed_passes(tiny_bert_dir):
     """predict_encoded's per-text/per-label path equals the packed forward pass."""
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     for pooling in ("mean", "lab"):
         model, tok = _load(tiny_bert_dir, label_attention="isolated", label_pooling=pooling,
@@ -145,7 +145,7 @@ def test_isolated_fast_prediction_matches_packed_passes(tiny_bert_dir):
 def test_isolated_training_batch_matches_packed_passes(tiny_bert_dir, pooling, text_pooling, layernorm):
     """The training forward of an isolated model encodes texts and distinct labels
     apart (IsolatedBatch): same logits, mask and gradients as the packed passes."""
-    from spacy_gliznet.collation import collate, collate_isolated
+    from spacy_gliznet.model.collation import collate, collate_isolated
 
     model, tok = _load(tiny_bert_dir, label_attention="isolated", label_pooling=pooling,
                        text_pooling=text_pooling, use_projection_layernorm=layernorm,
@@ -179,7 +179,7 @@ def test_isolated_training_batch_matches_packed_passes(tiny_bert_dir, pooling, t
 
 
 def test_isolated_batch_needs_an_isolated_model(tiny_bert_dir):
-    from spacy_gliznet.collation import collate_isolated
+    from spacy_gliznet.model.collation import collate_isolated
 
     model, tok = _load(tiny_bert_dir)
     enc = model.get_encoder().encode([TEXT], [LABELS])
@@ -202,7 +202,7 @@ def test_isolated_text_cut_does_not_depend_on_the_labels(tiny_bert_dir):
     b = model.predict_example(text, many).as_dict()["sports"]
     assert a == pytest.approx(b, abs=1e-6)
     # the packed passes of the isolated model still give the same scores
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     (crowd,) = enc.encode([text], [many])
     assert len(crowd.passes) > 1

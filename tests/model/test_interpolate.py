@@ -8,7 +8,7 @@ from thinc.api import Adam
 
 from spacy_gliznet import GliZNetForSequenceClassification
 from spacy_gliznet.__main__ import main
-from spacy_gliznet.checkpoints import interpolate_states
+from spacy_gliznet.model.checkpoints import interpolate_states
 from spacy_gliznet.cli.interpolate import interpolate_models
 
 TEXTS = ["the team won the match", "pasta cooking is good"]
@@ -81,7 +81,7 @@ def test_main_interpolates_a_trained_pipeline(tiny_gliznet_dir, tmp_path, capsys
     start, _ = _load(tiny_gliznet_dir)
     mixed, _ = _load(tmp_path / "mix")
     trained = spacy.load(tmp_path / "pipeline").get_pipe("gliznet_textcat").model
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     tuned = ensure_loaded(trained)
     s0, s1, sm = start.state_dict(), tuned.state_dict(), mixed.state_dict()

@@ -5,9 +5,9 @@ import pytest
 import torch
 from spacy.util import registry
 
-import spacy_gliznet.checkpoints as default_model
+import spacy_gliznet.model.checkpoints as default_model
 from spacy_gliznet import GliZNetLoadError
-from spacy_gliznet.layers import PlaceholderModule, build_gliznet_model, get_torch_model
+from spacy_gliznet.pipeline.layer import PlaceholderModule, build_gliznet_model, get_torch_model
 
 X = [("the team won the match", ["sports", "food"]), ("pasta", ["food", "music", "cat"])]
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from spacy_gliznet.losses import bce_loss, gliznet_loss, make_gliznet_loss, repulsion_loss, supcon_loss
-from spacy_gliznet.outputs import ModelOutput
+from spacy_gliznet.model.losses import bce_loss, gliznet_loss, make_gliznet_loss, repulsion_loss, supcon_loss
+from spacy_gliznet.model.outputs import ModelOutput
 
 
 def test_supcon_hand_computed():

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from spacy_gliznet import ClassificationResult, GliZNetForSequenceClassification
-from spacy_gliznet.collation import collate
-from spacy_gliznet.checkpoints import load_model
-from spacy_gliznet.losses import gliznet_loss
+from spacy_gliznet.model.collation import collate
+from spacy_gliznet.model.checkpoints import load_model
+from spacy_gliznet.model.losses import gliznet_loss
 
 
 def test_lab_token_added_and_embeddings_grow_only_when_needed(tiny_bert_dir, tiny_modernbert_dir):

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 import spacy_gliznet  # noqa: F401  (registers the factory and architecture)
 from spacy_gliznet import GliZNetForSequenceClassification, GliZNetLoadError, TruncationWarning
-from spacy_gliznet.losses import gliznet_loss
-from spacy_gliznet.original import SUPPORTED, save_original_checkpoint
+from spacy_gliznet.model.losses import gliznet_loss
+from spacy_gliznet.model.original import SUPPORTED, save_original_checkpoint
 
 from helpers import DATA, make_nlp
 
@@ -60,7 +60,7 @@ def logits_of(model, text, labels):
 
 def completed(backbone_config):
     """A nested (partial) backbone config completed from its class defaults."""
-    from spacy_gliznet.modeling import build_backbone_config
+    from spacy_gliznet.model.network import build_backbone_config
 
     data = build_backbone_config(backbone_config).to_dict()
     for key in ("_name_or_path", "architectures", "torch_dtype", "transformers_version"):
@@ -507,7 +507,7 @@ def test_pipeline_to_disk_and_spacy_load_fresh_process(reference_dir, tmp_path):
 def test_fine_tuned_reference_model_can_still_be_exported(modernbert_reference, tmp_path):
     """An imported original checkpoint keeps score_offset fixed at 0 through training,
     so the fine-tuned model still fits the original layout."""
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     _, _, directory = modernbert_reference
     model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(directory)

@@ -1,4 +1,4 @@
-"""spacy_gliznet.adapt, GliZNetTextCategorizer.adapt and ``python -m spacy_gliznet adapt``:
+"""spacy_gliznet.pipeline.adapt, GliZNetTextCategorizer.adapt and ``python -m spacy_gliznet adapt``:
 self-training on unlabeled texts, on the tiny test model."""
 
 import json
@@ -14,13 +14,13 @@ import torch
 from spacy.tokens import DocBin
 
 from spacy_gliznet.__main__ import main
-from spacy_gliznet.adapt import AdaptSettings, label_stats, select_pseudo_labels
-from spacy_gliznet.decisions import decide_labels, logits_of
+from spacy_gliznet.pipeline.adapt import AdaptSettings, label_stats, select_pseudo_labels
+from spacy_gliznet.pipeline.decisions import decide_labels, logits_of
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.cli.adapt import read_labels_option
 from spacy_gliznet.errors import GliZNetInputError
-from spacy_gliznet.layers import ensure_loaded
-from spacy_gliznet.readers import read_unlabeled
+from spacy_gliznet.pipeline.layer import ensure_loaded
+from spacy_gliznet.corpus.readers import read_unlabeled
 
 import helpers
 
@@ -217,7 +217,7 @@ def test_small_empty_and_bad_corpora_are_refused(nlp):
 SUBPROCESS = textwrap.dedent("""
     import json, sys
     import spacy, spacy_gliznet
-    from spacy_gliznet.distributed import GliZNetBatchClassifier
+    from spacy_gliznet.scale.distributed import GliZNetBatchClassifier
     import numpy as np
     path, texts = sys.argv[1], json.loads(sys.argv[2])
     nlp = spacy.load(path)

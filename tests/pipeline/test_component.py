@@ -188,7 +188,7 @@ def tiny_isolated_dir(tiny_bert_dir, tmp_path_factory):
 def test_isolated_model_trains_on_texts_and_distinct_labels(tiny_isolated_dir, monkeypatch):
     """nlp.update of an isolated model encodes each text and each distinct label once
     (no packed passes) and still fits the data."""
-    import spacy_gliznet.collation as collation
+    import spacy_gliznet.model.collation as collation
 
     def no_packed(*args, **kwargs):
         raise AssertionError("the packed passes were built for an isolated model")
@@ -212,7 +212,7 @@ def test_update_honours_spacys_dropout(tiny_gliznet_dir):
     (head and backbone) for that update."""
     import torch
 
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     nlp = make_nlp(tiny_gliznet_dir, shuffle_labels=False)
     examples = _examples(nlp)
@@ -238,7 +238,7 @@ def test_head_settings_for_a_checkpoint_must_match_it(tiny_gliznet_dir, tiny_ber
     """Head settings shape a model started from a backbone; given for a checkpoint
     they are refused when they differ from it, never silently ignored."""
     from spacy_gliznet import GliZNetInputError
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     def pipe_model(name, **head):
         nlp = make_nlp(name, labels=["a", "b"], model={

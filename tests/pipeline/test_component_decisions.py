@@ -7,9 +7,9 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_gliznet.decisions import decided_labels
+from spacy_gliznet.pipeline.decisions import decided_labels
 from spacy_gliznet.errors import GliZNetInputError, UnknownLabelWarning
-from spacy_gliznet.metrics import gliznet_textcat_score
+from spacy_gliznet.pipeline.metrics import gliznet_textcat_score
 from spacy_gliznet.settings import RULE_PARAM_DEFAULTS, DecisionSettings
 
 from helpers import make_nlp
@@ -231,8 +231,8 @@ def test_scorer_works_on_plain_cats_of_any_component():
 
 def test_benchmark_counts_what_the_component_decides(tmp_path, tiny_gliznet_dir):
     from spacy_gliznet.cli.benchmark import run_benchmark
-    from spacy_gliznet.metrics import macro_f1
-    from spacy_gliznet.readers import load_datasets
+    from spacy_gliznet.pipeline.metrics import macro_f1
+    from spacy_gliznet.corpus.readers import load_datasets
     from helpers import make_folder
 
     data = make_folder(tmp_path / "bench", n=6)

@@ -13,7 +13,7 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 
 import spacy_gliznet
-from spacy_gliznet.decisions import decided_labels
+from spacy_gliznet.pipeline.decisions import decided_labels
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 

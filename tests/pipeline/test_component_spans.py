@@ -9,8 +9,8 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_gliznet.errors import GliZNetInputError, TruncationWarning
-from spacy_gliznet.layers import ensure_loaded
-from spacy_gliznet.windows import window_overlap, window_pieces
+from spacy_gliznet.pipeline.layer import ensure_loaded
+from spacy_gliznet.longtext.windows import window_overlap, window_pieces
 
 from helpers import make_nlp
 

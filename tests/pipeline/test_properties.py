@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import spacy_gliznet  # noqa: F401
 from spacy_gliznet import GliZNetInputError, LabelTooLongError
-from spacy_gliznet.encoding import GliZNetEncoder
+from spacy_gliznet.model.encoding import GliZNetEncoder
 
 ARCH = "spacy_gliznet.GliZNet.v1"
 SPECIALS = ["[LAB]", "[CLS]", "[SEP]", "<s>", "</s>", "[PAD]", "[MASK]", "[UNK]"]

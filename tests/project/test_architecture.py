@@ -1,10 +1,11 @@
 """The package's modules import one way: each only from modules of lower layers,
 function-level imports included (an import inside a function is how a cycle hides).
 
-The layers, as data flows (see spacy_gliznet/__init__.py): leaves -> encoding ->
-collation -> network -> prediction API and the original implementation's format
--> checkpoint IO -> Thinc layer and loss -> component -> registrations ->
-package -> CLI and integrations. A new module must be placed here.
+Folders show the layers (see spacy_gliznet/__init__.py): the leaves at the top
+(errors, labels, settings) -> model/ (the torch network, no spaCy) -> longtext/
+-> corpus/ and pipeline/ (the spaCy side) -> registrations -> the package ->
+scale/ and cli/. LAYERS below is the exact order of the modules; a new module
+must be placed here.
 """
 
 import ast
@@ -15,34 +16,62 @@ PACKAGE = ROOT / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"config", "outputs", "labels", "settings", "fork_safety", "label_cache", "learn_rate"},
-    {"decisions", "encoding", "model_files"},
-    {"metrics", "collation"},
-    {"windows", "spans", "modeling"},
-    {"planning", "prediction", "original"},
-    {"aggregation", "checkpoints"},
-    {"layers", "losses"},
-    {"adapt", "label_report", "visualize"},
-    {"component", "readers"},
+    {"labels", "settings", "model.config", "model.outputs", "model.label_cache",
+     "scale.fork_safety", "pipeline.learn_rate", "corpus.label_report"},
+    {"model.encoding", "model.files", "pipeline.decisions"},
+    {"model.collation", "pipeline.metrics"},
+    {"model.network", "longtext.windows", "longtext.spans"},
+    {"model.predictor", "model.original", "longtext.planning"},
+    {"model.checkpoints", "longtext.aggregation", "model.losses"},
+    {"pipeline.layer", "corpus.readers"},
+    {"pipeline.adapt", "pipeline.visualize"},
+    {"pipeline.component"},
     {"registrations"},
     {"__init__"},
-    {"distributed", "cli"},
+    {"scale.distributed", "cli"},
     {"__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+#: folders whose modules never import spaCy or Thinc (usable as plain PyTorch)
+TORCH_ONLY = {"model"}
+#: the most modules (besides __init__) a folder may hold
+MAX_MODULES = 12
 
 
 def module_name(path: Path) -> str:
     rel = path.relative_to(PACKAGE).with_suffix("")
-    return "cli" if rel.parts[0] == "cli" else rel.parts[-1]
+    if rel.parts[0] == "cli":
+        return "cli"
+    if rel.parts[-1] == "__init__" and len(rel.parts) > 1:
+        return ".".join(rel.parts[:-1]) + ".__init__"
+    return ".".join(rel.parts)
+
+
+def _package_of(path: Path):
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return list(rel.parts[:-1])
+
+
+def _resolve(parts):
+    """A package module named by ``parts`` (["model", "config"]) as LAYERS names it."""
+    if not parts:
+        return "__init__"
+    if parts[0] == "cli":
+        return "cli"
+    return ".".join(parts[:2]) if len(parts) >= 2 and parts[0] in _FOLDERS else parts[0]
+
+
+_FOLDERS = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
 
 
 def imported_modules(path: Path):
     """Package modules imported anywhere in ``path`` (top level or inside functions)."""
-    return imports_in(path.read_text(encoding="utf8"), in_cli=path.parent.name == "cli")
+    return imports_in(path.read_text(encoding="utf8"), _package_of(path))
 
 
-def imports_in(code: str, in_cli: bool = False):
+def imports_in(code: str, package=()):
+    """Package modules imported by ``code`` written in the package folder ``package``
+    (a list of folder names under spacy_gliznet)."""
     tree = ast.parse(code)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
@@ -52,30 +81,35 @@ def imports_in(code: str, in_cli: bool = False):
                     continue
                 parts = parts[1:]
             else:
-                base = ["cli"] if in_cli and node.level == 1 else []
+                base = list(package)[: len(package) - (node.level - 1)]
                 parts = base + (node.module.split(".") if node.module else [])
-            if not parts:  # "from . import x" / "from spacy_gliznet import x"
-                names = [a.name for a in node.names]
-                if node.level == 0 or (node.level == 2 if in_cli else node.level == 1):
-                    yield from (n if n in RANK else "__init__" for n in names)
+            if not node.module or (node.level == 0 and node.module == "spacy_gliznet") \
+                    or (parts and parts[-1] in _FOLDERS and len(parts) == 1):
+                # "from . import x": x may be a module of that package
+                for alias in node.names:
+                    yield _resolve(parts + [alias.name])
                 continue
-            yield "cli" if parts[0] == "cli" else parts[0]
+            yield _resolve(parts)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
                 if parts[0] == "spacy_gliznet":
-                    yield "__init__" if len(parts) == 1 else ("cli" if parts[1] == "cli" else parts[1])
+                    yield _resolve(parts[1:])
 
 
 def test_every_module_is_placed_in_a_layer():
-    names = {module_name(p) for p in PACKAGE.rglob("*.py")}
+    names = {module_name(p) for p in PACKAGE.rglob("*.py") if not module_name(p).endswith(".__init__")}
     assert names - set(RANK) == set(), "place new modules in LAYERS"
+    assert set(RANK) - names == set(), "LAYERS names modules that do not exist"
 
 
 def test_imports_flow_one_way():
     wrong = []
     for path in sorted(PACKAGE.rglob("*.py")):
         me = module_name(path)
+        if me.endswith(".__init__"):
+            assert set(imported_modules(path)) == set(), f"{path}: subpackage __init__ imports nothing"
+            continue
         for other in set(imported_modules(path)):
             if other == me and me == "cli":
                 continue  # cli commands share helpers within the CLI layer
@@ -84,9 +118,31 @@ def test_imports_flow_one_way():
     assert wrong == []
 
 
+def test_torch_only_folders_import_no_spacy_or_thinc():
+    wrong = []
+    for folder in TORCH_ONLY:
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+                wrong += [f"{path.relative_to(PACKAGE)} imports {n}" for n in names
+                          if n.split(".")[0] in {"spacy", "thinc", "spacy_transformers"}]
+    assert wrong == []
+
+
+def test_no_folder_holds_more_than_twelve_modules():
+    for folder in [PACKAGE, *(PACKAGE / f for f in _FOLDERS)]:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= MAX_MODULES, f"{folder.name}: {len(modules)} modules"
+
+
 def test_the_check_sees_every_kind_of_import():
-    code = ("import torch\nfrom .errors import A\nimport spacy_gliznet.layers\n"
-            "def f():\n    from .component import X\n    import spacy_gliznet\n")
-    assert list(imports_in(code)) == ["errors", "layers", "component", "__init__"]
-    assert list(imports_in("from ..checkpoints import x\nfrom .export import y\n", in_cli=True)) \
-        == ["checkpoints", "cli"]
+    code = ("import torch\nfrom .errors import A\nimport spacy_gliznet.pipeline.layer\n"
+            "def f():\n    from .pipeline.component import X\n    import spacy_gliznet\n"
+            "from .pipeline import decisions\n")
+    assert sorted(imports_in(code)) == ["__init__", "errors", "pipeline.component",
+                                        "pipeline.decisions", "pipeline.layer"]
+    assert list(imports_in("from ..model.checkpoints import x\nfrom .export import y\n", ["cli"])) \
+        == ["model.checkpoints", "cli"]
+    assert list(imports_in("from .config import x\nfrom ..errors import E\n", ["model"])) \
+        == ["model.config", "errors"]

@@ -5,7 +5,7 @@ same labels (a seeded sample of the benchmark sets' label names) through:
 
 1. ``nlp.pipe`` in this process (torch's default threads);
 2. ``nlp.pipe(n_process=2)`` (forked children, one torch thread each);
-3. Ray Data, 1 actor with 2 CPUs (``spacy_gliznet.distributed.classify_dataset``);
+3. Ray Data, 1 actor with 2 CPUs (``spacy_gliznet.scale.distributed.classify_dataset``);
 4. Ray Data, 2 actors with 1 CPU each.
 
 Every run classifies every text, and its scores are compared with run 1.
@@ -138,7 +138,7 @@ def main(argv=None) -> dict:
         import ray
         import ray.data
 
-        from spacy_gliznet.distributed import classify_dataset
+        from spacy_gliznet.scale.distributed import classify_dataset
 
         try:
             ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)

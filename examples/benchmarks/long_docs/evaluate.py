@@ -41,7 +41,7 @@ DATA = HERE.parents[3] / "shared" / "data"
 
 
 def build_sets(rows: int, filler_tokens: int, seed: int, tokenizer):
-    from spacy_gliznet.readers import load_datasets
+    from spacy_gliznet.corpus.readers import load_datasets
 
     (ag, imdb, news) = load_datasets(DATA / "benchmark", ["ag_news", "imdb", "newsgroups"])
     (med,) = load_datasets(DATA / "train_pool", ["medical_abstracts"])
@@ -103,8 +103,8 @@ def main() -> None:
 
     import spacy_gliznet  # noqa: F401
     from spacy_gliznet.cli.benchmark import decide
-    from spacy_gliznet.metrics import macro_f1
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.metrics import macro_f1
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     torch.set_num_threads(args.threads)
     nlp = spacy.blank("en")

@@ -42,8 +42,8 @@ def main(argv=None):
     import torch
 
     import spacy_gliznet  # noqa: F401
-    from spacy_gliznet.layers import ensure_loaded
-    from spacy_gliznet.planning import plan_scoring
+    from spacy_gliznet.pipeline.layer import ensure_loaded
+    from spacy_gliznet.longtext.planning import plan_scoring
     from spacy_gliznet.settings import long_text_settings
 
     warnings.simplefilter("ignore")

@@ -76,7 +76,7 @@ def measure(n_labels: int, texts: List[str], model: Optional[str] = None,
     import spacy
 
     import spacy_gliznet  # noqa: F401
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     warnings.simplefilter("ignore")
     nlp = spacy.blank("en")

@@ -80,7 +80,7 @@ def bare_batch(module, texts, labels):
 def packed_batch(module, texts, labels):
     """The one-pass layout "[CLS] text [LAB] l1 [LAB] l2 ... [SEP]" (split into passes
     when the labels do not fit), pre-tokenized and padded."""
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     encoded = module.get_encoder().encode(texts, [labels] * len(texts))
     passes = [p for e in encoded for p in e.passes]
@@ -89,7 +89,7 @@ def packed_batch(module, texts, labels):
 
 def pairwise_batch(module, texts, labels):
     """One "[CLS] text [LAB] label [SEP]" pass per (text, label) pair: the NLI-style way."""
-    from spacy_gliznet.collation import collate
+    from spacy_gliznet.model.collation import collate
 
     encoded = module.get_encoder().encode([t for t in texts for _ in labels],
                                           [[lab] for _ in texts for lab in labels])
@@ -123,7 +123,7 @@ def main(argv=None) -> None:
     import spacy
 
     import spacy_gliznet  # noqa: F401
-    from spacy_gliznet.layers import ensure_loaded
+    from spacy_gliznet.pipeline.layer import ensure_loaded
 
     texts = load_texts(args.data, args.docs)
     all_labels = load_labels(args.data)

@@ -2,8 +2,8 @@
 (a) its one dev-tuned threshold and (b) its per-label dev-tuned thresholds.
 
 Scores every test doc once; both rows come from the same scores through
-``spacy_gliznet.metrics.gliznet_textcat_score`` (spaCy's ``Scorer.score_cats``,
-P/R/F from ``spacy_gliznet.decisions``), for gliznet_textcat and textcat_multilabel alike.
+``spacy_gliznet.pipeline.metrics.gliznet_textcat_score`` (spaCy's ``Scorer.score_cats``,
+P/R/F from ``spacy_gliznet.pipeline.decisions``), for gliznet_textcat and textcat_multilabel alike.
 
     python scripts/evaluate_thresholds.py training/gliznet_thresholds corpus/test.spacy \
         --output results/thresholds_gliznet.json
@@ -19,7 +19,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet.metrics import gliznet_textcat_score
+from spacy_gliznet.pipeline.metrics import gliznet_textcat_score
 
 
 def main() -> None:

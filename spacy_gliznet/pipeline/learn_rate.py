@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from thinc.api import warmup_linear
 
-from .errors import LearnRateWarning
+from ..errors import LearnRateWarning
 
 # Above this, Adam moves a pretrained transformer's weights too far per step
 # (spacy-transformers' quickstart uses 5e-5; this package's configs 2e-5 to 5e-5).

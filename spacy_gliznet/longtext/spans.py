@@ -5,8 +5,8 @@ from typing import List
 
 from spacy.tokens import Doc, Span
 
-from .errors import GliZNetInputError
-from .settings import LongTextSettings
+from ..errors import GliZNetInputError
+from ..settings import LongTextSettings
 
 
 def doc_spans(doc: Doc, settings: LongTextSettings, where: str = "gliznet_textcat") -> List[Span]:

@@ -42,10 +42,10 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
 from .decisions import logits_of
-from .errors import GliZNetInputError, TruncationWarning
-from .labels import LabelsArg, label_pairs
-from .checkpoints import interpolate_states
-from .layers import ensure_loaded
+from ..errors import GliZNetInputError, TruncationWarning
+from ..labels import LabelsArg, label_pairs
+from ..model.checkpoints import interpolate_states
+from .layer import ensure_loaded
 
 
 @dataclass

@@ -22,8 +22,8 @@ from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
-from .errors import GliZNetInputError, LabelTooLongError
-from .labels import check_unicode, short_repr
+from ..errors import GliZNetInputError, LabelTooLongError
+from ..labels import check_unicode, short_repr
 
 
 @dataclass

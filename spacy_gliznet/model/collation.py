@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 
 from .encoding import EncodedInput, EncodedPass
-from .errors import GliZNetInputError
+from ..errors import GliZNetInputError
 
 
 @dataclass

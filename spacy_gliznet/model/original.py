@@ -23,10 +23,10 @@ from typing import Any, Dict, Tuple, Union
 import torch
 
 from .config import CONFIG_NAME, LAB_TOKEN, WEIGHTS_NAME, GliZNetConfig
-from .errors import GliZNetLoadError
-from .model_files import load_state, load_tokenizer
-from .modeling import GliZNetModel
-from .settings import LossSettings
+from ..errors import GliZNetLoadError
+from .files import load_state, load_tokenizer
+from .network import GliZNetModel
+from ..settings import LossSettings
 
 # config.json keys of the supported variant; values that change the
 # architecture are checked one by one below.

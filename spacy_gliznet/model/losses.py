@@ -12,9 +12,9 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .errors import GliZNetInputError
+from ..errors import GliZNetInputError
 from .outputs import ModelOutput
-from .settings import LossSettings
+from ..settings import LossSettings
 
 
 def _zero(like: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from spacy.tokens import Doc, Span
 
-from .encoding import tokenize
-from .errors import GliZNetInputError
+from ..model.encoding import tokenize
+from ..errors import GliZNetInputError
 
 OVERLAP_FRACTION = 8  # window_overlap=None: an eighth of the window (31 of 254 tokens)
 

@@ -4,7 +4,7 @@ A batch (:func:`collation.collate_inputs`) goes through :meth:`GliZNetModel.forw
 which runs the backbone over length-sorted chunks of sequences, pools the text
 and each label, projects them and scores each label by its cosine with the text.
 The Thinc layer calls the same forward through Thinc's PyTorch wrapper; the
-prediction API (prediction.py) calls it directly.
+prediction API (predictor.py) calls it directly.
 """
 
 from functools import partial
@@ -16,7 +16,7 @@ from torch import nn
 
 from .collation import Batch, IsolatedBatch
 from .config import GliZNetConfig, resolve_max_length
-from .errors import GliZNetLoadError
+from ..errors import GliZNetLoadError
 from .label_cache import LabelVectorCache
 from .outputs import ModelOutput
 

@@ -27,9 +27,9 @@ from torch import nn
 from .collation import Batch, IsolatedBatch, collate_inputs
 from .config import GliZNetConfig, check_batch_size, resolve_max_length
 from .encoding import EncodedInput, GliZNetEncoder
-from .errors import GliZNetInputError, TruncationWarning
-from .labels import validate_labels
-from .modeling import GliZNetModel
+from ..errors import GliZNetInputError, TruncationWarning
+from ..labels import validate_labels
+from .network import GliZNetModel
 from .outputs import ACTIVATIONS, ClassificationResult, ModelOutput, activate
 
 

@@ -16,7 +16,7 @@ from typing import Any, Dict, Union
 import torch
 
 from .config import CONFIG_NAME, LAB_TOKEN, WEIGHTS_NAME
-from .errors import GliZNetLoadError
+from ..errors import GliZNetLoadError
 
 # Hub ids whose files an installed Python package carries, for offline use.
 OFFLINE_PACKAGES = {

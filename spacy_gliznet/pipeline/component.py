@@ -32,17 +32,17 @@ from thinc.api import Config, Model, set_dropout_rate
 
 from . import decisions
 from .adapt import AdaptReport, AdaptSettings, self_train
-from .aggregation import collect_scores
-from .errors import GliZNetInputError, TruncationWarning
-from .labels import LabelPairs, LabelsArg, label_pairs, training_labels
-from .layers import LayerOutput, ensure_loaded
+from ..longtext.aggregation import collect_scores
+from ..errors import GliZNetInputError, TruncationWarning
+from ..labels import LabelPairs, LabelsArg, label_pairs, training_labels
+from .layer import LayerOutput, ensure_loaded
 from .learn_rate import check_learn_rate
 from .visualize import write_decided_spans
-from .losses import LossFunction, make_gliznet_loss
+from ..model.losses import LossFunction, make_gliznet_loss
 from .metrics import gliznet_textcat_score
-from .outputs import ModelOutput, activate
-from .planning import ScoringPlan, plan_scoring
-from .settings import (
+from ..model.outputs import ModelOutput, activate
+from ..longtext.planning import ScoringPlan, plan_scoring
+from ..settings import (
     DECISION_CONFIG_KEYS,
     LONG_TEXT_KEYS,
     DecisionSettings,
@@ -543,7 +543,7 @@ class GliZNetTextCategorizer(TrainablePipe):
               progress: Optional[Callable[[str, int, int], None]] = None,
               **overrides: Any) -> AdaptReport:
         """Adapt the model in place to unlabeled in-domain texts by self-training
-        on its own confident predictions (see ``spacy_gliznet.adapt``); returns a
+        on its own confident predictions (see ``spacy_gliznet.pipeline.adapt``); returns a
         report (``report.summary()``). Save the pipeline afterwards as usual.
 
         texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)

@@ -29,8 +29,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from .errors import GliZNetInputError
-from .labels import label_pairs, training_labels
+from ..errors import GliZNetInputError
+from ..labels import label_pairs, training_labels
 
 MANIFEST = "manifest.json"
 SPLITS = ("all", "train", "dev", "test")

@@ -5,7 +5,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional
 
-from .errors import GliZNetLoadError
+from ..errors import GliZNetLoadError
 
 MODEL_TYPE = "spacy_gliznet"
 FORMAT_VERSION = 1

@@ -38,8 +38,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .errors import GliZNetInputError
-from .settings import DecisionSettings, validate_rule
+from ..errors import GliZNetInputError
+from ..settings import DecisionSettings, validate_rule
 
 
 def logits_of(scores: np.ndarray) -> np.ndarray:

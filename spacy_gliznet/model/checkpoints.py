@@ -24,8 +24,8 @@ import srsly
 import torch
 
 from .config import CONFIG_NAME, LAB_TOKEN, MODEL_TYPE, WEIGHTS_NAME, GliZNetConfig
-from .errors import GliZNetInputError, GliZNetLoadError
-from .model_files import (
+from ..errors import GliZNetInputError, GliZNetLoadError
+from .files import (
     load_state,
     load_tokenizer,
     no_weights_error,
@@ -34,9 +34,9 @@ from .model_files import (
     resolve_model_dir,
 )
 from .original import load_original, load_original_state
-from .prediction import GliZNetPredictor
+from .predictor import GliZNetPredictor
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model_files"
+DEFAULT_MODEL_DIR = Path(__file__).parents[1] / "default_model_files"
 # What building a model from a bad config.json can raise (e.g. a negative
 # hidden size reaches torch as RuntimeError).
 BUILD_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RuntimeError)

@@ -18,8 +18,8 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .decisions import cutoffs, decide_cats
-from .errors import GliZNetInputError
-from .settings import DECISION_CONFIG_KEYS, DecisionSettings, validate_threshold
+from ..errors import GliZNetInputError
+from ..settings import DECISION_CONFIG_KEYS, DecisionSettings, validate_threshold
 
 THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 

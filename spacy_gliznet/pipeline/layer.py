@@ -21,12 +21,12 @@ import torch
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_device
 from torch import nn
 
-from .checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
-from .config import check_batch_size, check_dropout
-from .encoding import EncodedInput
-from .errors import GliZNetInputError
-from .outputs import ModelOutput
-from .prediction import GliZNetPredictor, logits_per_input
+from ..model.checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
+from ..model.config import check_batch_size, check_dropout
+from ..model.encoding import EncodedInput
+from ..errors import GliZNetInputError
+from ..model.outputs import ModelOutput
+from ..model.predictor import GliZNetPredictor, logits_per_input
 
 GliZNetInput = Tuple[str, Sequence[str]]
 

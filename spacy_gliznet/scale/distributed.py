@@ -14,7 +14,7 @@ score column per label (``score_<label>``), ``top_label``, ``top_score`` and
 actors, CPU or GPU (``num_gpus``, fp16 autocast by default on GPU)::
 
     import ray
-    from spacy_gliznet.distributed import classify_dataset
+    from spacy_gliznet.scale.distributed import classify_dataset
 
     ray.init()                                   # or ray.init(address="auto")
     ds = ray.data.read_parquet("corpus/")        # a "text" column
@@ -36,8 +36,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import GliZNetInputError, GliZNetLoadError
-from .labels import LabelsArg, label_pairs
+from ..errors import GliZNetInputError, GliZNetLoadError
+from ..labels import LabelsArg, label_pairs
 
 FACTORY = "gliznet_textcat"
 # The batch format map_batches hands GliZNetBatchClassifier: a dict of column arrays.
@@ -74,7 +74,7 @@ def require_ray():
         import ray.data  # noqa: F401
     except ImportError as err:
         raise ImportError(
-            f"spacy_gliznet.distributed needs Ray Data, which is not installed ({err}). "
+            f"spacy_gliznet.scale.distributed needs Ray Data, which is not installed ({err}). "
             f"Install the optional extra: {RAY_EXTRA_HINT}"
         ) from None
     return ray

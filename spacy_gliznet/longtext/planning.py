@@ -10,10 +10,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
-from .encoding import tokenize
-from .errors import UnreadTextWarning
-from .labels import LabelPairs
-from .settings import LongTextSettings
+from ..model.encoding import tokenize
+from ..errors import UnreadTextWarning
+from ..labels import LabelPairs
+from ..settings import LongTextSettings
 from .spans import doc_spans
 from .windows import Target, text_of, window_overlap, window_pieces
 

@@ -13,7 +13,7 @@ from spacy import displacy
 from spacy.tokens import Doc, Span
 
 from . import decisions
-from .settings import DECIDED_SPANS_KEY, DecisionSettings
+from ..settings import DECIDED_SPANS_KEY, DecisionSettings
 
 # colour-blind-safe, light enough for text on top (Okabe-Ito and Tableau tints)
 PALETTE = ["#f4a261", "#8ecae6", "#90be6d", "#f9c74f", "#e5989b", "#b8b8ff", "#84dcc6",

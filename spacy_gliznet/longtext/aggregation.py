@@ -8,7 +8,7 @@ import numpy as np
 from spacy.tokens import Span
 
 from .planning import ScoredText, ScoringPlan
-from .settings import AGGREGATIONS, choice
+from ..settings import AGGREGATIONS, choice
 
 
 def resolve_aggregation(aggregation: str, multi_label: bool) -> str:

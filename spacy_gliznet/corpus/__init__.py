@@ -1,0 +1,1 @@
+"""Training data: corpus readers and the label report."""

@@ -1,0 +1,1 @@
+"""The spaCy side: the Thinc layer, the gliznet_textcat pipe, decisions, metrics, adapt."""

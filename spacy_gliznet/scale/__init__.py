@@ -1,0 +1,1 @@
+"""Running at scale: forked workers (n_process) and Ray Data."""
