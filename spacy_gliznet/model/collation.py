@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from .encoding import EncodedInput, EncodedPass
+from .encoding import EncodedInput, EncodedPass, LabelSide
 from ..errors import GliZNetInputError
 
 
@@ -149,12 +149,17 @@ class IsolatedBatch:
     slot_label: (N, K) label block of each input's k-th label, -1 where none.
     label_ids, label_attention, label_pool: (U, Sl) every label block, padded
         (1 in ``label_pool`` at the positions each block pools).
+    example_sides: the label sides with examples (``LabelSide.examples``) and the
+        inputs that are scored against each: their labels' vectors are combined
+        with their examples' (``prototypes.py``).
     """
 
     def __init__(self, text_ids: torch.Tensor, text_attention: torch.Tensor,
                  label_blocks: Sequence[Tuple[int, ...]], label_pools: Sequence[Sequence[int]],
                  slot_label: torch.Tensor, pad_id: int = 0,
-                 device: Optional[torch.device] = None) -> None:
+                 device: Optional[torch.device] = None,
+                 example_sides: Sequence[Tuple[LabelSide, List[int]]] = ()) -> None:
+        self.example_sides = list(example_sides)
         self.text_ids = text_ids
         self.text_attention = text_attention
         self.label_blocks = list(label_blocks)
@@ -229,8 +234,13 @@ def collate_isolated(
         slot_label[torch.tensor(inputs), : len(row)] = torch.tensor(row, dtype=torch.long)
     if device is not None:
         text_ids, text_att, slot_label = text_ids.to(device), text_att.to(device), slot_label.to(device)
+    sides: Dict[int, Tuple[LabelSide, List[int]]] = {}
+    for e, enc in enumerate(encoded):
+        side = getattr(enc, "label_side", None)
+        if side is not None and side.examples:
+            sides.setdefault(id(side), (side, []))[1].append(e)
     return IsolatedBatch(text_ids, text_att, [tuple(b) for b in seqs.labels], seqs.label_pools,
-                         slot_label, pad_id, device)
+                         slot_label, pad_id, device, list(sides.values()))
 
 
 def collate_inputs(

@@ -19,11 +19,11 @@ even with an empty text raises :class:`LabelTooLongError`.
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
 from ..errors import GliZNetInputError, LabelTooLongError
-from ..labels import check_unicode, short_repr
+from ..labels import ExampleSet, check_unicode, short_repr
 
 
 @dataclass
@@ -63,12 +63,18 @@ class LabelSide:
         tokens (``"gliznet"`` template) or its tokens + ``[LAB]`` (``"reference"``).
     marker: position of ``[LAB]`` within each block (0, or -1 for the last).
     plan: the labels grouped into passes (label indices per pass).
+    examples: per label, the sequences the model reads for its example texts
+        (``[CLS]`` + their tokens, as a text to classify), () for a label without;
+        () when no label has examples.
+    multi_label: the mode the examples are read for (see ``prototypes.py``).
     """
 
     label_ids: Tuple[Tuple[int, ...], ...]
     blocks: Tuple[Tuple[int, ...], ...]
     marker: int
     plan: Tuple[Tuple[int, ...], ...]
+    examples: Tuple[Tuple[Tuple[int, ...], ...], ...] = ()
+    multi_label: bool = False
 
 
 class EncodedInput:
@@ -176,6 +182,7 @@ class GliZNetEncoder:
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else 0)
         self._label_cache: Dict[str, Tuple[int, ...]] = {}
+        self._example_cache: Dict[str, Tuple[int, ...]] = {}  # example text -> [CLS] + its ids
 
     # -- tokenization -----------------------------------------------------
     def _tokenize(self, texts: List[str]) -> List[List[int]]:
@@ -284,31 +291,74 @@ class GliZNetEncoder:
         text_mask.extend([0] * (len(ids) - len(text_mask)))
         return EncodedPass(ids, label_tokens, label_markers, text_mask, example, slots)
 
-    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> List[EncodedInput]:
-        """Encode texts, each with its own label list (already validated)."""
+    def example_ids(self, labels: Sequence[str], examples: ExampleSet
+                    ) -> Tuple[Tuple[Tuple[int, ...], ...], ...]:
+        """The sequences the model reads for each label's examples: ``[CLS]`` + the
+        tokens of the text, as a text to classify is read. GliZNetInputError for an
+        example the model cannot read whole (longer than ``max_length - 2`` tokens)."""
+        if len(examples.texts) != len(labels):
+            raise GliZNetInputError(f"Got examples for {len(examples.texts)} labels but "
+                                    f"{len(labels)} labels")
+        missing = list(dict.fromkeys(t for per in examples.texts for t in per
+                                     if t not in self._example_cache))
+        for text, ids in zip(missing, self._tokenize(missing)):
+            self._example_cache[text] = (self.cls_id, *ids)
+        limit = self.max_length - 2
+        out = []
+        for label, per in zip(labels, examples.texts):
+            seqs = tuple(self._example_cache[t] for t in per)
+            for i, seq in enumerate(seqs):
+                if len(seq) - 1 > limit:
+                    raise GliZNetInputError(
+                        f"Example {i} of label {short_repr(label)} has {len(seq) - 1} tokens; the "
+                        f"model reads at most {limit} of a text. Shorten it (examples are short "
+                        f"texts like the ones to classify)")
+                if len(seq) == 1:
+                    raise GliZNetInputError(
+                        f"Example {i} of label {short_repr(label)} produced no tokens")
+            out.append(seqs)
+        return tuple(out)
+
+    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]],
+               examples: Optional[Sequence[Optional[ExampleSet]]] = None) -> List[EncodedInput]:
+        """Encode texts, each with its own label list (already validated).
+
+        examples: per input, the :class:`ExampleSet` of its labels or None; examples
+            need an encoder with ``separate_blocks`` (labels encoded apart from the
+            text): labels that read the text cannot be compared with examples.
+        """
         if len(texts) != len(labels):
             raise GliZNetInputError(
                 f"Got {len(texts)} texts but {len(labels)} label lists"
             )
+        examples = list(examples) if examples is not None else [None] * len(texts)
+        if len(examples) != len(texts):
+            raise GliZNetInputError(f"Got {len(texts)} texts but {len(examples)} example sets")
+        if not self.separate_blocks and any(ex is not None for ex in examples):
+            raise GliZNetInputError(
+                "Labels with examples need a model whose labels are encoded apart from the text "
+                "(label_attention 'isolated', as the bundled model); this model's labels read "
+                "the text, so a label vector cannot be combined with its examples. Use the "
+                "examples to fine-tune it instead: adapt with --examples (pipe.adapt(examples=...))")
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise GliZNetInputError(f"Texts must be strings; text {i} is {type(t).__name__}")
             check_unicode(t, f"Text {i}")
         text_ids = self._tokenize(list(texts))
         out = []
-        sides: Dict[Tuple[str, ...], LabelSide] = {}
-        side_of: Dict[int, LabelSide] = {}  # inputs often share one label list object
-        for i, (tids, labs) in enumerate(zip(text_ids, labels)):
+        sides: Dict[Tuple[Any, ...], LabelSide] = {}
+        side_of: Dict[Tuple[int, int], LabelSide] = {}  # inputs often share one label list object
+        for i, (tids, labs, ex) in enumerate(zip(text_ids, labels, examples)):
             if not labs:
                 raise GliZNetInputError(f"Input {i} has no labels to score")
             if self.separate_blocks:
-                side = side_of.get(id(labs))
+                side = side_of.get((id(labs), id(ex)))
                 if side is None:
-                    key = tuple(labs)
+                    key = (tuple(labs), ex)
                     side = sides.get(key)
                     if side is None:
-                        side = sides[key] = self.label_side(labs)
-                    side_of[id(labs)] = side
+                        side = sides[key] = self.label_side(labs, ex)
+                    side_of[(id(labs), id(ex))] = side
                 keep = min(len(tids), self.max_length - 2)
                 kept = tids[:keep]
                 out.append(EncodedInput(
@@ -323,8 +373,9 @@ class GliZNetEncoder:
             out.append(enc)
         return out
 
-    def label_side(self, labels: Sequence[str]) -> LabelSide:
-        """The :class:`LabelSide` of a label list (for ``separate_blocks``)."""
+    def label_side(self, labels: Sequence[str], examples: Optional[ExampleSet] = None) -> LabelSide:
+        """The :class:`LabelSide` of a label list (for ``separate_blocks``), with the
+        token ids of its examples when given."""
         lab_ids = self.label_ids(labels)
         _, plan = self.plan(0, [len(x) for x in lab_ids], labels)
         if self.template == "reference":
@@ -333,7 +384,10 @@ class GliZNetEncoder:
         else:
             blocks = tuple((self.lab_id,) + ids for ids in lab_ids)
             marker = 0
-        return LabelSide(tuple(lab_ids), blocks, marker, tuple(tuple(c) for c in plan))
+        if examples is None:
+            return LabelSide(tuple(lab_ids), blocks, marker, tuple(tuple(c) for c in plan))
+        return LabelSide(tuple(lab_ids), blocks, marker, tuple(tuple(c) for c in plan),
+                         self.example_ids(labels, examples), examples.multi_label)
 
     def _side_passes(self, text_ids: List[int], side: LabelSide, example: int) -> List[EncodedPass]:
         return [self._build(text_ids, [side.label_ids[j] for j in chunk], example, list(chunk))

@@ -135,3 +135,49 @@ class LabelVectorCache:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["max_size"])
+
+
+class StateLRU:
+    """At most ``max_size`` values by key, least recently used dropped first, valid for
+    one model state like :class:`LabelVectorCache` (a lookup under another state
+    empties it). Holds what is computed per label set (its combined label vectors).
+    Copies start empty."""
+
+    def __init__(self, max_size: int = 32) -> None:
+        self.max_size = max_size
+        self.clear()
+
+    def clear(self) -> None:
+        self._items: "OrderedDict[Hashable, Any]" = OrderedDict()
+        self._state: Optional[Hashable] = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Hashable, state: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value of ``key`` under ``state``, computed (and kept) when missing."""
+        if state != self._state:
+            self.clear()
+            self._state = state
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = compute()
+        if self.max_size:
+            self._items[key] = value
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return value
+
+    def peek(self, key: Hashable) -> Any:
+        """The value kept for ``key`` under the last state looked up, or None."""
+        return self._items.get(key)
+
+    def __deepcopy__(self, memo: Any) -> "StateLRU":
+        return StateLRU(self.max_size)
+
+    def __getstate__(self) -> dict:
+        return {"max_size": self.max_size}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["max_size"])

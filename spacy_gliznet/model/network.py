@@ -8,17 +8,19 @@ prediction API (predictor.py) calls it directly.
 """
 
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .collation import Batch, IsolatedBatch
+from .collation import Batch, IsolatedBatch, pad_sequences
 from .config import GliZNetConfig, resolve_max_length
 from ..errors import GliZNetLoadError
-from .label_cache import LabelVectorCache
+from .encoding import LabelSide
+from .label_cache import LabelVectorCache, StateLRU
 from .outputs import ModelOutput
+from .prototypes import Prototypes, label_prototypes
 
 # Backbones that accept a (P, S, S) attention mask and restarted position ids.
 BLOCK_ATTENTION_BACKBONES = ("bert",)
@@ -139,8 +141,12 @@ class GliZNetModel(nn.Module):
         self.score_offset = nn.Parameter(torch.tensor([float(config.score_offset_init)]),
                                          requires_grad=bool(config.learn_score_offset))
         self.tokenizer = tokenizer
-        # label_attention "isolated": label vectors kept across batches (see label_cache.py)
+        # label_attention "isolated": label vectors kept across batches (see label_cache.py),
+        # and for labels with examples, their examples' text vectors and each label set's
+        # combined vectors (prototypes.py)
         self.label_cache = LabelVectorCache()
+        self.example_cache = LabelVectorCache()
+        self.prototype_cache = StateLRU()
 
     # -- the network -----------------------------------------------------------
     def forward(self, batch: Union[Batch, IsolatedBatch],
@@ -213,12 +219,15 @@ class GliZNetModel(nn.Module):
     def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int]) -> ModelOutput:
         text_unit = by_length(self._text_vectors, batch_size, b.text_ids, b.text_attention)
         label_unit = self._isolated_label_vectors(b, batch_size)
-        mask = b.slot_label >= 0
-        logits, bce_logits = self._scores(label_scores(text_unit, label_unit, b.slot_label))
+        slot_label = b.slot_label
+        if b.example_sides:
+            label_unit, slot_label = self._with_prototypes(b, label_unit, batch_size)
+        mask = slot_label >= 0
+        logits, bce_logits = self._scores(label_scores(text_unit, label_unit, slot_label))
         if torch.is_grad_enabled():  # what the loss reads (its label repulsion)
-            per_slot = label_unit[b.slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
+            per_slot = label_unit[slot_label.clamp(min=0)] * mask.unsqueeze(-1)  # (N, K, D)
         else:  # prediction reads the scores only
-            per_slot = label_unit.new_zeros(tuple(b.slot_label.shape) + (0,))
+            per_slot = label_unit.new_zeros(tuple(slot_label.shape) + (0,))
         return ModelOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
                              per_slot, mask)
 
@@ -238,6 +247,102 @@ class GliZNetModel(nn.Module):
             return compute()
         return self.label_cache.vectors(b.label_blocks, self.label_state(), compute)
 
+    def _with_prototypes(self, b: IsolatedBatch, label_unit: torch.Tensor,
+                         batch_size: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The label vectors with rows appended for the label sets with examples (their
+        combined vectors) and the slots of the inputs scored against those sets
+        pointed at them; the other inputs keep their rows, bit for bit."""
+        slot_label = b.slot_label.clone()
+        rows = [label_unit]
+        n = label_unit.shape[0]
+        for side, inputs in b.example_sides:
+            vectors = self.label_set_prototypes(side, b.pad_id, batch_size).vectors
+            K = vectors.shape[0]
+            index = torch.tensor(inputs, device=slot_label.device)
+            slot_label[index, :K] = torch.arange(n, n + K, device=slot_label.device)
+            rows.append(vectors.to(label_unit.device, label_unit.dtype))
+            n += K
+        return torch.cat(rows), slot_label
+
+    def label_set_prototypes(self, side: LabelSide, pad_id: int,
+                             batch_size: Optional[int] = None) -> Prototypes:
+        """The combined label vectors of a label side with examples and the choice
+        behind them (``prototypes.label_prototypes``), kept per label set and examples
+        (``prototype_cache``) for the model's weights; the label vectors and the
+        examples' text vectors come from their caches. Computed without gradients:
+        examples are read at prediction time, never trained through."""
+        key = self.prototype_key(side)
+        caching = not (self.training or torch.is_grad_enabled())
+
+        def compute() -> Prototypes:
+            with torch.no_grad():
+                marker_pools = [[j for j in range(len(block)) if (j != side.marker % len(block))
+                                 == (self.config.label_pooling == "mean")] for block in side.blocks]
+                blocks = IsolatedBatch(None, None, side.blocks, marker_pools, None, pad_id,
+                                       self.device)
+                label_vecs = self._isolated_label_vectors(blocks, batch_size).float()
+                example_vecs = self._example_vectors(side.examples, pad_id, batch_size, caching)
+                return label_prototypes(label_vecs.cpu(), example_vecs, side.examples,
+                                        float(torch.exp(torch.clamp(self.logit_scale.float(),
+                                                                    -10.0, 10.0))),
+                                        float(self.score_offset.float()), side.multi_label)
+
+        if not caching:
+            return compute()
+        return self.prototype_cache.get(key, self.vector_state(), compute)
+
+    @staticmethod
+    def prototype_key(side: LabelSide) -> Tuple[Any, ...]:
+        """What a label set's combined vectors depend on besides the weights."""
+        return (side.blocks, side.marker, side.examples, side.multi_label)
+
+    def label_set_choice(self, side: LabelSide, pad_id: int,
+                         batch_size: Optional[int] = None) -> Prototypes:
+        """The prototypes a prediction just used for ``side`` (kept in
+        ``prototype_cache``), or computed now in evaluation mode."""
+        kept = self.prototype_cache.peek(self.prototype_key(side))
+        if kept is not None:
+            return kept
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return self.label_set_prototypes(side, pad_id, batch_size)
+        finally:
+            self.train(was_training)
+
+    def _example_vectors(self, examples: Sequence[Sequence[Tuple[int, ...]]], pad_id: int,
+                         batch_size: Optional[int], caching: bool) -> List[Optional[torch.Tensor]]:
+        """Per label, the unit text vectors (n_k, D) of its example sequences (None for
+        none), each distinct sequence encoded once (``example_cache`` keeps them)."""
+        distinct = list(dict.fromkeys(seq for per in examples for seq in per))
+        if not distinct:
+            return [None] * len(examples)
+
+        def compute(which: Optional[List[int]] = None) -> torch.Tensor:
+            seqs = distinct if which is None else [distinct[i] for i in which]
+            ids, attention = pad_sequences(seqs, pad_id)
+            ids, attention = ids.to(self.device), attention.to(self.device)
+            return by_length(self._text_vectors, batch_size, ids, attention)
+
+        if caching and self.example_cache.max_size:
+            vecs = self.example_cache.vectors(distinct, self.vector_state(), compute)
+        else:
+            vecs = compute()
+        vecs = vecs.float().cpu()
+        row = {seq: i for i, seq in enumerate(distinct)}
+        return [vecs[[row[seq] for seq in per]] if per else None for per in examples]
+
+    def vector_state(self) -> Tuple[Any, ...]:
+        """What text and label vectors depend on: :meth:`label_state` and the text
+        projector's weights (the examples' vectors are text vectors)."""
+        parts: List[Any] = [self.label_state()]
+        for p in self.text_projector.parameters():
+            g = p.grad
+            parts.append((p.device, p.data_ptr(), p._version,
+                          None if g is None else (id(g), g._version)))
+        return tuple(parts)
+
     def label_state(self) -> Tuple[Any, ...]:
         """What the label vectors depend on besides the label: ``max_length``, device,
         autocast, and the weights of the backbone and label projector (each
@@ -253,6 +358,8 @@ class GliZNetModel(nn.Module):
     def clear_label_cache(self) -> None:
         """Forget cached label vectors (the weights are about to change)."""
         self.label_cache.clear()
+        self.example_cache.clear()
+        self.prototype_cache.clear()
 
     def _text_vectors(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         """Unit text vectors (N, D) of texts encoded alone."""

@@ -34,13 +34,15 @@ from . import decisions
 from .adapt import AdaptReport, AdaptSettings, self_train
 from ..longtext.aggregation import collect_scores
 from ..errors import GliZNetInputError, TruncationWarning
-from ..labels import LabelPairs, LabelsArg, label_pairs, training_labels
+from ..labels import (LabelExamples, LabelPairs, LabelsArg, example_set, label_config, label_specs,
+                      training_labels)
 from .layer import LayerOutput, ensure_loaded
 from .learn_rate import check_learn_rate
 from .visualize import write_decided_spans
 from ..model.losses import LossFunction, make_gliznet_loss
-from .metrics import gliznet_textcat_score
+from .metrics import example_decisions, gliznet_textcat_score
 from ..model.outputs import ModelOutput, activate
+from ..model.prototypes import Choice
 from ..longtext.planning import ScoringPlan, plan_scoring
 from ..settings import (
     DECISION_CONFIG_KEYS,
@@ -66,11 +68,13 @@ class Prediction:
     labels: each doc's label pairs (key written to ``doc.cats``, text the model reads).
     plan: the model inputs of the batch and where their scores go (None: no docs).
     result: the layer's output for ``plan.inputs`` (None: no docs).
+    examples: each doc's label examples (label key -> texts; empty: none).
     """
 
     labels: List[LabelPairs]
     plan: Optional[ScoringPlan] = None
     result: Optional[LayerOutput] = None
+    examples: List[LabelExamples] = dataclasses.field(default_factory=list)
 
 
 # pipe -> its pipeline (weakly: a pipe neither keeps its pipeline alive nor pickles it)
@@ -83,10 +87,11 @@ def bind_pipeline(pipe: "GliZNetTextCategorizer", nlp: Language) -> None:
     _PIPELINES[pipe] = weakref.ref(nlp)
 
 
-def _config_value(key: str, value: Any) -> Any:
-    """A runtime setting as the config writes it (labels: a list, or a dict with descriptions)."""
+def _config_value(key: str, value: Any, examples: Optional[LabelExamples] = None) -> Any:
+    """A runtime setting as the config writes it (labels: a list, or a dict with
+    descriptions and ``examples``: ``labels.label_config``)."""
     if key == "labels":
-        return [k for k, _ in value] if all(k == t for k, t in value) else dict(value)
+        return label_config(value, examples)
     return value
 
 
@@ -108,6 +113,38 @@ def _config_can_hold(value: Any) -> bool:
         return Config().from_str(Config({"s": {"v": value}}).to_str())["s"]["v"] == value
     except Exception:
         return False
+
+
+def with_examples(plan: ScoringPlan, examples: Sequence[LabelExamples],
+                  multi_label: bool) -> List[Tuple[Any, ...]]:
+    """The plan's model inputs, with the :class:`~spacy_gliznet.labels.ExampleSet` of
+    their doc's labels as a third item where they have examples (one object per
+    doc label list, so the model reads each label set's examples once)."""
+    if not any(examples):
+        return plan.inputs
+    inputs: List[Tuple[Any, ...]] = list(plan.inputs)
+    sets: Dict[Tuple[int, int], Any] = {}
+    for dp, ex in zip(plan.docs, examples):
+        key = (id(dp.pairs), id(ex))
+        if key not in sets:
+            sets[key] = example_set(dp.pairs, ex, multi_label)
+        found = sets[key]
+        if found is None:
+            continue
+        for scored in ([dp.doc] if dp.doc is not None else []) + dp.spans:
+            for i in range(scored.first, scored.first + scored.count):
+                inputs[i] = (*inputs[i][:2], found)
+    return inputs
+
+
+def doc_choice(scores: Prediction, i: int) -> Optional[Choice]:
+    """The choice the examples of doc ``i``'s labels made (None: no examples)."""
+    choices = scores.result.choices if scores.result is not None else None
+    dp = scores.plan.docs[i]
+    first = dp.doc if dp.doc is not None else (dp.spans[0] if dp.spans else None)
+    if not choices or first is None or first.count == 0:
+        return None
+    return choices[first.first]
 
 
 class GliZNetTextCategorizer(TrainablePipe):
@@ -141,7 +178,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         unknown = set(settings) - {k for keys in groups.values() for k in keys}
         if unknown:
             raise GliZNetInputError(f"{name}: unknown settings {sorted(unknown)}")
-        pairs = label_pairs(labels, f"{name} labels")
+        pairs, examples = label_specs(labels, f"{name} labels")
         given = {k: v for k, v in settings.items() if k in DECISION_CONFIG_KEYS}
         decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {}})
         validate_thresholds(decision.thresholds, [k for k, _ in pairs], f"{name} thresholds")
@@ -149,6 +186,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         training = TrainingSettings(**{k: settings[k] for k in groups["training"] if k in settings})
         self.cfg: Dict[str, Any] = {
             "labels": pairs,
+            "label_examples": examples,
             "multi_label": bool(multi_label),
             **decision.config(),
             "cats_top_k": validate_top_k(cats_top_k),
@@ -169,20 +207,26 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @labels.setter
     def labels(self, labels: LabelsArg) -> None:
-        self._set_setting("labels", label_pairs(labels, f"{self.name} labels"))
+        pairs, examples = label_specs(labels, f"{self.name} labels")
+        self.cfg["label_examples"] = examples
+        self._set_setting("labels", pairs)
 
     @property
     def label_descriptions(self) -> Dict[str, str]:
         return {k: t for k, t in self.cfg["labels"]}
 
     @property
+    def label_examples(self) -> Dict[str, List[str]]:
+        """Each default label's example texts (labels with examples only; a copy)."""
+        return {k: list(v) for k, v in self.cfg.get("label_examples", {}).items()}
+
+    @property
     def label_data(self) -> LabelsArg:
         """The pipe's labels as ``spacy init labels`` writes them (and
-        ``[initialize.components.NAME] labels`` reads them back): a list, or a
-        ``{label: description}`` dict when a description differs from its label."""
-        if all(k == t for k, t in self.cfg["labels"]):
-            return list(self.labels)
-        return self.label_descriptions
+        ``[initialize.components.NAME] labels`` reads them back): a list, a
+        ``{label: description}`` dict when a description differs from its label, with
+        ``{"description": ..., "examples": [...]}`` for labels with examples."""
+        return label_config(self.cfg["labels"], self.cfg.get("label_examples"))
 
     @property
     def cats_top_k(self) -> Optional[int]:
@@ -261,7 +305,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         self.cfg[key] = value
         nlp = self._pipeline()
         name = next((n for n, proc in nlp.components if proc is self), None) if nlp is not None else None
-        written = _config_value(key, value)
+        written = _config_value(key, value, self.cfg.get("label_examples"))
         if name is not None and _config_can_hold(written):
             nlp.get_pipe_config(name)[key] = written
 
@@ -303,40 +347,49 @@ class GliZNetTextCategorizer(TrainablePipe):
         """Add a default label (optionally with the description the model reads)."""
         if label in self.labels:
             return 0
-        self.labels = {**self.label_descriptions, label: description or label}
+        data = self.label_data
+        data = dict(data) if isinstance(data, dict) else {k: k for k in data}
+        self.labels = {**data, label: description or label}
         return 1
 
     # -- prediction -------------------------------------------------------
-    def _doc_labels(self, doc: Doc, labels: Optional[LabelPairs]) -> LabelPairs:
+    def _doc_labels(self, doc: Doc, labels: Optional[Tuple[LabelPairs, LabelExamples]]
+                    ) -> Tuple[LabelPairs, LabelExamples]:
+        """A doc's label pairs and their examples: its own, else the call's, else the pipe's."""
         own = doc._.gliznet_labels
         if own is not None:
-            pairs = label_pairs(own, "doc._.gliznet_labels")
+            pairs, examples = label_specs(own, "doc._.gliznet_labels")
         elif labels is not None:
-            pairs = labels
+            pairs, examples = labels
         else:
-            pairs = self.cfg["labels"]
+            pairs, examples = self.cfg["labels"], self.cfg.get("label_examples", {})
         if not pairs:
             raise GliZNetInputError(
                 f"{self.name}: no labels to score. Give labels in the component config, "
                 f"per call (component_cfg={{'{self.name}': {{'labels': [...]}}}}) or per doc "
                 f"(doc._.gliznet_labels)."
             )
-        return pairs
+        return pairs, examples
 
     def predict(self, docs: Iterable[Doc], labels: Optional[LabelsArg] = None,
-                **settings: Any) -> Prediction:
+                multi_label: Optional[bool] = None, **settings: Any) -> Prediction:
         """Label logits for each doc (its windows and spans: see ``planning.plan_scoring``);
-        ``labels`` and the long-text/span ``settings`` override the pipe's."""
+        ``labels`` and the long-text/span ``settings`` override the pipe's; labels with
+        examples are read for ``multi_label`` (None: the pipe's) mode."""
         docs = list(docs)
-        call_labels = label_pairs(labels, "labels") if labels is not None else None
-        pairs = [self._doc_labels(doc, call_labels) for doc in docs]
+        call_labels = label_specs(labels, "labels") if labels is not None else None
+        resolved = [self._doc_labels(doc, call_labels) for doc in docs]
+        pairs = [p for p, _ in resolved]
+        examples = [ex for _, ex in resolved]
         if not docs:
-            return Prediction(pairs)
+            return Prediction(pairs, examples=examples)
         encoder = ensure_loaded(self.model).get_encoder()
         plan = plan_scoring(docs, pairs, self.long_text_settings(**settings), encoder, self.name)
         if not plan.inputs:
-            return Prediction(pairs, plan, LayerOutput([], logits=[]))
-        return Prediction(pairs, plan, self.model.predict(plan.inputs))
+            return Prediction(pairs, plan, LayerOutput([], logits=[]), examples)
+        multi = self.multi_label if multi_label is None else bool(multi_label)
+        inputs = with_examples(plan, examples, multi)
+        return Prediction(pairs, plan, self.model.predict(inputs), examples)
 
     def set_annotations(self, docs: Iterable[Doc], scores: Prediction,
                         multi_label: Optional[bool] = None,
@@ -360,15 +413,23 @@ class GliZNetTextCategorizer(TrainablePipe):
         truncated = 0
         per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
-        for doc, out in zip(docs, per_doc):
+        example_rules: Dict[int, DecisionSettings] = {}  # per example choice
+        for i, (doc, out) in enumerate(zip(docs, per_doc)):
+            doc_rule = rule
+            choice = doc_choice(scores, i) if multi else None
+            if choice is not None:
+                if id(choice) not in example_rules:
+                    example_rules[id(choice)] = example_decisions(
+                        rule, choice.loo_logits, choice.loo_gold, [k for k, _ in scores.labels[i]])
+                doc_rule = example_rules[id(choice)]
             if out.cats is not None:
                 predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
-                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=rule)
+                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=doc_rule)
                 doc.cats.update(decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
-            write_decided_spans(doc, out.spans, scores.plan.settings.decided_spans_key, multi, rule)
+            write_decided_spans(doc, out.spans, scores.plan.settings.decided_spans_key, multi, doc_rule)
             doc._.gliznet_windows = out.n_windows
             doc._.gliznet_truncated = out.truncated
             truncated += out.truncated
@@ -393,7 +454,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         try:
             decision = {"threshold": threshold, "thresholds": thresholds,
                         "decision_rule": decision_rule, "rule_param": rule_param}
-            scores = self.predict([doc], labels=labels, **settings)
+            scores = self.predict([doc], labels=labels, multi_label=multi_label, **settings)
             self.set_annotations([doc], scores, multi_label=multi_label, decision=decision,
                                  cats_top_k=cats_top_k)
             return doc
@@ -414,7 +475,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                     "decision_rule": decision_rule, "rule_param": rule_param}
         for docs in minibatch(stream, size=batch_size):
             try:
-                scores = self.predict(docs, labels=labels, **settings)
+                scores = self.predict(docs, labels=labels, multi_label=multi_label, **settings)
                 self.set_annotations(docs, scores, multi_label=multi_label, decision=decision,
                                      cats_top_k=cats_top_k)
                 yield from docs
@@ -423,7 +484,8 @@ class GliZNetTextCategorizer(TrainablePipe):
                 # bad one goes to the error handler (then comes back unscored, as from __call__)
                 for doc in docs:
                     try:
-                        scores = self.predict([doc], labels=labels, **settings)
+                        scores = self.predict([doc], labels=labels, multi_label=multi_label,
+                                              **settings)
                         self.set_annotations([doc], scores, multi_label=multi_label, decision=decision,
                                              cats_top_k=cats_top_k)
                     except Exception as err:
@@ -575,7 +637,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         saved value only by a ``spacy.load(..., config=...)`` override, which wins.
         The saved ``cfg`` gives the rest (values the config cannot hold, learned
         ``label_stats``), and everything for a pipe outside a pipeline."""
-        given = {k: self.cfg[k] for k in RUNTIME_SETTINGS}
+        given = {k: self.cfg[k] for k in (*RUNTIME_SETTINGS, "label_examples")}
         super().from_disk(path, exclude=exclude)
         self._restore_settings(given if self._pipeline() is not None else {})
         return self
@@ -589,9 +651,14 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     def _restore_settings(self, given: Dict[str, Any]) -> None:
         self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
+        self.cfg["label_examples"] = {k: tuple(v) for k, v in self.cfg.get("label_examples", {}).items()}
         self.cfg.pop("constructed_with", None)  # written by spacy-gliznet 0.1 before this change
+        saved_examples = self.cfg["label_examples"]
         for key in RUNTIME_SETTINGS:
-            if key in given and _config_can_hold(_config_value(key, given[key])) \
-                    and _config_can_hold(_config_value(key, self.cfg[key])):
+            examples = (given.get("label_examples"), saved_examples)
+            if key in given and _config_can_hold(_config_value(key, given[key], examples[0])) \
+                    and _config_can_hold(_config_value(key, self.cfg[key], examples[1])):
                 self.cfg[key] = given[key]
+                if key == "labels":
+                    self.cfg["label_examples"] = given.get("label_examples", {})
             self._set_setting(key, self.cfg[key])

@@ -1,6 +1,7 @@
 """The Thinc layer that wraps the GliZNet torch model (``spacy_gliznet.GliZNet.v1``).
 
-The layer maps ``List[Tuple[str, List[str]]]`` (a text and the labels to score)
+The layer maps ``List[Tuple[str, List[str]]]`` (a text and the labels to score;
+optionally a third item, the labels' :class:`~spacy_gliznet.labels.ExampleSet`)
 to a :class:`LayerOutput`. Training and prediction take one path: the inputs
 are encoded and collated into one batch (``GliZNetPredictor.collate``), which goes
 through Thinc's ``PyTorchWrapper_v3`` into the model's forward; the wrapper runs
@@ -25,10 +26,12 @@ from ..model.checkpoints import default_model_path, load_model, model_from_bytes
 from ..model.config import check_batch_size, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
+from ..labels import ExampleSet
 from ..model.outputs import ModelOutput
+from ..model.prototypes import Choice
 from ..model.predictor import GliZNetPredictor, logits_per_input
 
-GliZNetInput = Tuple[str, Sequence[str]]
+GliZNetInput = Tuple[str, Sequence[str]]  # or (text, labels, ExampleSet or None)
 
 
 @dataclass
@@ -38,11 +41,14 @@ class LayerOutput:
     encoded: the encoding of each input (truncation and pass information).
     logits: in prediction, one float32 array of label logits per input.
     output: in training, the merged torch output (leaf tensors for the loss).
+    choices: in prediction, per input whose labels have examples, how its label set
+        combined them (``prototypes.Choice``), else None.
     """
 
     encoded: List[EncodedInput]
     logits: Optional[List[np.ndarray]] = None
     output: Optional[ModelOutput] = None
+    choices: Optional[List[Optional[Choice]]] = None
 
 
 class PlaceholderModule(nn.Module):
@@ -162,10 +168,11 @@ def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
     out = []
     for x in X:
         if not (hasattr(x, "text") and hasattr(x, "cats")):  # a (text, labels) pair
-            if isinstance(x, str) or not hasattr(x, "__len__") or len(x) != 2:
+            if isinstance(x, str) or not hasattr(x, "__len__") or len(x) not in (2, 3) \
+                    or (len(x) == 3 and x[2] is not None and not isinstance(x[2], ExampleSet)):
                 raise GliZNetInputError(
-                    f"The GliZNet layer reads (text, labels) pairs or Docs, got "
-                    f"{type(x).__name__}; the component builds the pairs for you")
+                    f"The GliZNet layer reads (text, labels) pairs, (text, labels, ExampleSet) "
+                    f"triples or Docs, got {type(x).__name__}; the component builds them for you")
             out.append(x)
             continue
         own = x._.gliznet_labels if x.has_extension("gliznet_labels") else None
@@ -181,18 +188,22 @@ def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerOutput, Callable]:
     module = ensure_loaded(model)
     X = as_inputs(model, X)
+    examples = [x[2] if len(x) == 3 else None for x in X]
     encoded = module.get_encoder().encode(
-        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
+        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X],
+        examples if any(ex is not None for ex in examples) else None)
     batch = module.collate(encoded)
     batch_size = model.attrs["batch_size"]
     if not is_train:
+        scorer = module
         if model.attrs.get("quantize") and module.device.type == "cpu":
-            int8 = module.quantized()
-            with int8.inference():
-                output = int8(batch, batch_size=batch_size)
+            scorer = module.quantized()
+            with scorer.inference():
+                output = scorer(batch, batch_size=batch_size)
         else:
             output = model.layers[0].predict((batch, batch_size))
-        return LayerOutput(encoded, logits=logits_per_input(output, encoded)), lambda d: []
+        return LayerOutput(encoded, logits=logits_per_input(output, encoded),
+                           choices=example_choices(scorer, encoded, batch_size)), lambda d: []
     module.drop_quantized()  # weights are about to change
     module.clear_label_cache()
     with dropout_rate(module, model.attrs.get("dropout_rate")):
@@ -203,6 +214,18 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerO
         return []
 
     return LayerOutput(encoded, output=output), backprop
+
+
+def example_choices(module: GliZNetPredictor, encoded: Sequence[EncodedInput],
+                    batch_size: Optional[int]) -> Optional[List[Optional[Choice]]]:
+    """Per input, the choice its label set's examples made (the prediction just
+    computed and cached it), None for inputs without examples; None when none has."""
+    sides = [getattr(enc, "label_side", None) for enc in encoded]
+    if not any(side is not None and side.examples for side in sides):
+        return None
+    pad = module.get_encoder().pad_id
+    return [module.label_set_choice(side, pad, batch_size).choice
+            if side is not None and side.examples else None for side in sides]
 
 
 # Float attributes through which Hugging Face attention layers read their

@@ -9,8 +9,8 @@ it here, so ``python -m spacy_gliznet benchmark``, ``find-thresholds``,
 the same decisions (``tests`` check it against ``Scorer.score_cats``).
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from spacy.scorer import Scorer
@@ -139,6 +139,32 @@ def tune_thresholds(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
         else:
             tuned[lab] = False
     return ThresholdTuning(labels, global_t, thresholds, positives, tuned)
+
+
+# -- decisions from a label set's examples --------------------------------------------------
+EXAMPLE_MIN_POSITIVES = 2  # a label's own threshold needs this many examples (else the global one)
+
+
+def example_thresholds(loo_logits: np.ndarray, loo_gold: np.ndarray, labels: Sequence[str],
+                       min_positives: int = EXAMPLE_MIN_POSITIVES) -> ThresholdTuning:
+    """Thresholds tuned (:func:`tune_thresholds`) on a label set's examples: their
+    leave-one-out logits (n, K) (``prototypes.Choice.loo_logits``: each example scored
+    with itself left out of its labels' vectors) and gold (n, K)."""
+    scores = 1.0 / (1.0 + np.exp(-np.asarray(loo_logits, dtype=np.float64)))
+    return tune_thresholds(scores, loo_gold, labels, min_positives=min_positives)
+
+
+def example_decisions(settings: DecisionSettings, loo_logits: Optional[np.ndarray],
+                      loo_gold: Optional[np.ndarray], labels: Sequence[str]) -> DecisionSettings:
+    """The decision settings of a multi-label doc whose labels have examples: the
+    ``"threshold"`` rule with the thresholds its examples chose
+    (:func:`example_thresholds`), the per-label ``thresholds`` of ``settings`` winning
+    for their labels; ``settings`` unchanged without LOO logits (fewer than two examples)."""
+    if loo_logits is None or loo_gold is None:
+        return settings
+    tuning = example_thresholds(loo_logits, loo_gold, labels)
+    return replace(settings, decision_rule="threshold", rule_param=None,
+                   threshold=tuning.threshold, thresholds={**tuning.thresholds, **settings.thresholds})
 
 
 # -- the spaCy scorer ----------------------------------------------------------------------
