@@ -22,7 +22,7 @@ import json
 import random
 import zlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import srsly
 from spacy.language import Language
@@ -30,7 +30,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 from ..errors import GliZNetInputError
-from ..labels import label_pairs, training_labels
+from ..labels import label_config, label_specs, training_labels
 
 MANIFEST = "manifest.json"
 SPLITS = ("all", "train", "dev", "test")
@@ -357,17 +357,58 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
 
 
 # -- label sets from files -----------------------------------------------------------
-def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]:
+LABEL_LINE_FIELDS = ("label", "description", "examples")
+
+
+def read_labels_jsonl(text: str, where: str) -> Union[List[str], Dict[str, Any]]:
+    """The label set of a JSONL labels file: one object per line with ``label`` and
+    optionally ``description`` and ``examples`` (a list of texts that carry the
+    label); blank lines skipped. Errors name the line."""
+    out: Dict[str, Any] = {}
+    lines: Dict[str, int] = {}
+    plain = True
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"{where}: line {number} is not valid JSON: {err}") from None
+        if not isinstance(row, dict) or not isinstance(row.get("label"), str):
+            raise GliZNetInputError(f"{where}: line {number} must be an object with a 'label' "
+                                    f"string (and optionally 'description', 'examples')")
+        unknown = sorted(set(row) - set(LABEL_LINE_FIELDS))
+        if unknown:
+            raise GliZNetInputError(f"{where}: line {number} has unknown fields {unknown}; a "
+                                    f"line holds {list(LABEL_LINE_FIELDS)}")
+        label = row["label"]
+        if label in lines:
+            raise GliZNetInputError(f"{where}: line {number} repeats the label {label!r} of "
+                                    f"line {lines[label]}")
+        lines[label] = number
+        entry = {k: row[k] for k in ("description", "examples") if k in row}
+        plain = plain and not entry
+        try:
+            label_specs({label: entry}, f"line {number}")
+        except GliZNetInputError as err:
+            raise GliZNetInputError(f"{where}: {err}") from None
+        out[label] = entry or label
+    return list(out) if plain else out
+
+
+def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, Any]]:
     """A label set from a file (registered as ``spacy_gliznet.read_labels.v1``, for
     ``labels`` in the component's config):
 
     - ``*.json``: a list of labels, or a ``{label: description}`` object (what
-      ``python -m spacy init labels`` writes for this component);
+      ``python -m spacy init labels`` writes for this component), whose values may
+      also be ``{"description": ..., "examples": [...]}``;
+    - ``*.jsonl``: one ``{"label", "description"?, "examples"?}`` object per line;
     - any other file: plain UTF-8 text, one label per line (leading and trailing
       whitespace removed; blank lines skipped).
 
     Raises GliZNetInputError, naming the file (and the line), for a missing file,
-    bad JSON, another JSON type, and empty, duplicate or invalid labels.
+    bad JSON, another JSON type, and empty, duplicate or invalid labels or examples.
     """
     path = Path(path)
     where = f"labels file {str(path)!r}"
@@ -387,6 +428,8 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
                 f"{where} must hold a JSON list of labels or a {{label: description}} object, "
                 f"not a {type(data).__name__}")
         labels = data
+    elif path.suffix.lower() == ".jsonl":
+        labels = read_labels_jsonl(text, where)
     else:
         labels = []
         seen: Dict[str, int] = {}
@@ -401,12 +444,12 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
             labels.append(label)
     if not labels:
         raise GliZNetInputError(f"{where} holds no labels")
-    pairs = label_pairs(labels, where)
-    if isinstance(labels, dict):
-        return dict(pairs)
-    return [k for k, _ in pairs]
+    pairs, examples = label_specs(labels, where)
+    if not isinstance(labels, dict):
+        return [k for k, _ in pairs]
+    return label_config(pairs, examples) if examples else dict(pairs)
 
 
-def make_labels_reader(path: str) -> Union[List[str], Dict[str, str]]:
+def make_labels_reader(path: str) -> Union[List[str], Dict[str, Any]]:
     """``spacy_gliznet.read_labels.v1``: :func:`read_labels_file` of ``path``."""
     return read_labels_file(path)

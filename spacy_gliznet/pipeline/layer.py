@@ -171,8 +171,9 @@ def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
             if isinstance(x, str) or not hasattr(x, "__len__") or len(x) not in (2, 3) \
                     or (len(x) == 3 and x[2] is not None and not isinstance(x[2], ExampleSet)):
                 raise GliZNetInputError(
-                    f"The GliZNet layer reads (text, labels) pairs, (text, labels, ExampleSet) "
-                    f"triples or Docs, got {type(x).__name__}; the component builds them for you")
+                    f"The GliZNet layer reads (text, labels) pairs or Docs (or (text, labels, "
+                    f"ExampleSet) triples), got {type(x).__name__}; the component builds them "
+                    f"for you")
             out.append(x)
             continue
         own = x._.gliznet_labels if x.has_extension("gliznet_labels") else None
