@@ -1,6 +1,7 @@
-"""``python -m spacy_gliznet adapt PIPELINE UNLABELED OUTPUT``: self-train a
-pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
-``spacy_gliznet.pipeline.adapt``) and save the adapted pipeline."""
+"""``python -m spacy_gliznet adapt PIPELINE [UNLABELED] OUTPUT [--examples FILE]``:
+self-train a pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
+``spacy_gliznet.pipeline.adapt``), with labeled seed examples or on them alone, and
+save the adapted pipeline."""
 
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
@@ -8,7 +9,7 @@ from typing import Any, Dict, Optional, Union
 from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..corpus.readers import read_labels_file, read_unlabeled
+from ..corpus.readers import read_examples_file, read_labels_file, read_unlabeled
 
 DEFAULT_PIPELINE = "default"
 
@@ -41,17 +42,23 @@ def load_pipeline(pipeline: Union[str, Path], component: str):
     return nlp
 
 
-def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
+def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Optional[Union[str, Path]],
                    output: Union[str, Path], *, labels: Optional[LabelsArg] = None,
                    multi_label: Optional[bool] = None, component: str = "gliznet_textcat",
-                   progress: bool = True, **settings: Any) -> AdaptReport:
-    """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` and save the
-    pipeline to ``output``; the report also goes to its ``meta.json``
-    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields."""
+                   progress: bool = True, examples: Optional[Union[str, Path]] = None,
+                   **settings: Any) -> AdaptReport:
+    """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` (None: none,
+    then ``examples`` is needed) and the labeled seeds of ``examples`` (a JSONL file,
+    ``readers.read_examples_file``) and save the pipeline to ``output``; the report
+    also goes to its ``meta.json`` (``gliznet_adapt``). ``settings``:
+    :class:`AdaptSettings` fields."""
     from tqdm import tqdm
 
+    if unlabeled is None and examples is None:
+        raise GliZNetInputError("adapt needs an unlabeled corpus, --examples, or both")
+    seeds = read_examples_file(examples) if examples is not None else None
     nlp = load_pipeline(pipeline, component)
-    docs = read_unlabeled(unlabeled, nlp)
+    docs = read_unlabeled(unlabeled, nlp) if unlabeled is not None else []
     bars: Dict[str, Any] = {}
 
     def show(stage: str, done: int, total: int) -> None:
@@ -65,19 +72,21 @@ def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
 
     report = nlp.get_pipe(component).adapt(docs, labels=labels, multi_label=multi_label,
                                            settings=AdaptSettings(**settings),
-                                           progress=show if progress else None)
+                                           progress=show if progress else None,
+                                           nlp=nlp, examples=seeds)
     for bar in bars.values():
         bar.close()
-    nlp.meta["gliznet_adapt"] = report_dict(report, unlabeled)
+    nlp.meta["gliznet_adapt"] = {**report_dict(report, unlabeled),
+                                 "examples": None if examples is None else str(examples)}
     output = Path(output)
     nlp.to_disk(output)
     return report
 
 
-def report_dict(report: AdaptReport, source: Union[str, Path]) -> Dict[str, Any]:
+def report_dict(report: AdaptReport, source: Optional[Union[str, Path]]) -> Dict[str, Any]:
     """The report's fields a person or a script reads later (no score matrices)."""
-    return {"corpus": str(source), "texts": report.texts, "labels": report.labels,
-            "multi_label": report.multi_label, "settings": report.settings,
+    return {"corpus": None if source is None else str(source), "texts": report.texts, "labels": report.labels,
+            "multi_label": report.multi_label, "settings": report.settings, "seeds": report.seeds,
             "pseudo_labels": report.pseudo_labels, "too_few": report.too_few,
             "steps": report.steps, "first_loss": report.losses[0] if report.losses else None,
             "last_loss": report.losses[-1] if report.losses else None,
@@ -95,9 +104,13 @@ def add_parser(sub: Any) -> None:
         "update and save the adapted pipeline (spacy.load reads it offline).")
     cmd.add_argument("pipeline", help=f"saved spaCy pipeline directory, or {DEFAULT_PIPELINE!r} "
                      "for a blank English pipeline with the bundled model")
-    cmd.add_argument("unlabeled", help="the unlabeled corpus: .jsonl (a 'text' field), .txt "
-                     "(one doc per line) or .spacy")
+    cmd.add_argument("unlabeled", nargs="?", default=None,
+                     help="the unlabeled corpus: .jsonl (a 'text' field), .txt (one doc per line) "
+                     "or .spacy; leave it out to fine-tune on --examples alone")
     cmd.add_argument("output", help="folder for the adapted pipeline")
+    cmd.add_argument("--examples", default=None, help="labeled seed examples, JSONL with one "
+                     "{\"text\": ..., \"labels\": [...]} per line: trained on with the "
+                     "pseudo-labels (or alone, without UNLABELED)")
     cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, or a "
                      ".txt (one per line) or .json (list or {label: description}) file; "
                      "default: the component's")
@@ -120,7 +133,8 @@ def run(args: Any) -> AdaptReport:
     settings = {name: getattr(args, name) for name in AdaptSettings.__dataclass_fields__}
     report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
                             labels=read_labels_option(args.labels), multi_label=args.multi_label,
-                            component=args.component, progress=not args.no_progress, **settings)
+                            component=args.component, progress=not args.no_progress,
+                            examples=args.examples, **settings)
     print(report.summary())
     print(f"Saved the adapted pipeline to {args.output}")
     return report

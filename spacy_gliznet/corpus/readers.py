@@ -356,6 +356,37 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
                      f"got {suffix or 'no extension'!r}")
 
 
+def read_examples_file(path: Union[str, Path]) -> List[Dict[str, Any]]:
+    """Labeled examples (seeds for adapt) from JSONL, one ``{"text": str, "labels":
+    [str, ...]}`` object per line (blank lines skipped), as dicts with ``text``,
+    ``labels`` and ``where`` (file and line, for later errors). GliZNetInputError,
+    naming the file and line, for anything else."""
+    path = Path(path)
+    where = f"examples file {str(path)!r}"
+    if not path.is_file():
+        raise GliZNetInputError(f"{where} does not exist")
+    out = []
+    with path.open(encoding="utf-8-sig") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise GliZNetInputError(f"{where}: line {number} is not valid JSON: {err}") from None
+            text = row.get("text") if isinstance(row, dict) else None
+            gold = row.get("labels") if isinstance(row, dict) else None
+            if not isinstance(text, str) or not text.strip() or not isinstance(gold, list) \
+                    or not gold or not all(isinstance(g, str) for g in gold):
+                raise GliZNetInputError(f"{where}: line {number} must be an object with a "
+                                        f"non-empty 'text' string and a non-empty 'labels' list "
+                                        f"of strings, got {line.strip()[:80]!r}")
+            out.append({"text": text, "labels": gold, "where": f"{path.name} line {number}"})
+    if not out:
+        raise GliZNetInputError(f"{where} holds no examples")
+    return out
+
+
 # -- label sets from files -----------------------------------------------------------
 LABEL_LINE_FIELDS = ("label", "description", "examples")
 

@@ -20,6 +20,13 @@ Self-Training").
    ``"zscore"`` rule (``rule_param = min_z``): a label is predicted where it stands
    out against its own scores on the corpus.
 
+Seeds (``examples``: a few texts with their gold labels) join the pseudo-labels in
+every step's batch, as gold positives with sampled negatives; with no corpus at all,
+the pipe is fine-tuned on the seeds alone (what SetFit does with its examples:
+:data:`SEED_EPOCHS` passes over them by default). The pipe's label examples
+(``{label: {"examples": [...]}}``) stay with its labels, so predictions still combine
+each label with its examples, now with the fine-tuned model.
+
 Chosen on train_pool alone (``examples/adapt/README.md``): single-label sets gain
 from 50 steps of self-training; multi-label sets gain from the statistics and lose
 from self-training, so ``steps`` defaults to 50 single-label and 0 (statistics
@@ -43,7 +50,7 @@ from thinc.api import Adam, fix_random_seed
 
 from .decisions import logits_of
 from ..errors import GliZNetInputError, TruncationWarning
-from ..labels import LabelsArg, label_pairs
+from ..labels import LabelsArg, label_config, label_specs
 from ..model.checkpoints import interpolate_states
 from .layer import ensure_loaded
 
@@ -116,11 +123,46 @@ class AdaptSettings:
             raise GliZNetInputError(f"{where}: unknown settings {unknown}; known: {known}")
         return replace(self, **overrides)
 
-    def steps_for(self, multi_label: bool) -> int:
-        """Update steps per iteration in this mode (``steps``, or the mode's default)."""
+    def steps_for(self, multi_label: bool, corpus: bool = True, seeds: int = 0) -> int:
+        """Update steps per iteration in this mode (``steps``, or the mode's default;
+        with seeds and no corpus: :data:`SEED_EPOCHS` passes over the seeds)."""
         if self.steps is not None:
             return self.steps
-        return 0 if multi_label else 50
+        if not corpus:
+            return SEED_EPOCHS * -(-seeds // self.batch_size)
+        return 50 if seeds or not multi_label else 0
+
+
+#: passes over the seeds when adapt fine-tunes on them alone (no corpus)
+SEED_EPOCHS = 4
+
+
+@dataclass
+class Seed:
+    """A labeled example given to adapt: its doc and gold label keys (``where``: how
+    an error names it, e.g. a file and line)."""
+
+    doc: Doc
+    labels: List[str]
+    where: str
+
+
+def check_seeds(seeds: Sequence[Seed], keys: Sequence[str], multi_label: bool) -> List[Seed]:
+    """Seeds whose labels are among ``keys`` (single-label: exactly one), or a
+    GliZNetInputError naming the seed."""
+    known = set(keys)
+    for seed in seeds:
+        if not seed.doc.text.strip():
+            raise GliZNetInputError(f"adapt: {seed.where}: the example text is empty")
+        bad = [lab for lab in seed.labels if lab not in known]
+        if bad:
+            raise GliZNetInputError(f"adapt: {seed.where}: labels {bad} are not among the "
+                                    f"labels adapted to ({len(keys)}: {list(keys)[:5]}...)")
+        if not seed.labels or (not multi_label and len(seed.labels) != 1):
+            raise GliZNetInputError(f"adapt: {seed.where}: an example needs "
+                                    f"{'one or more labels' if multi_label else 'exactly one label'}"
+                                    f", got {seed.labels}")
+    return list(seeds)
 
 
 @dataclass
@@ -143,6 +185,7 @@ class AdaptReport:
     multi_label: bool
     texts: int
     settings: Dict[str, Any]
+    seeds: int = 0  # labeled examples trained on
     # per iteration: pseudo-labels per label
     pseudo_labels: List[Dict[str, int]] = field(default_factory=list)
     # labels with fewer than min_per_label confident texts, per iteration
@@ -167,6 +210,9 @@ class AdaptReport:
             f"{self.steps} steps in {self.seconds:.0f} s "
             f"({1000 * self.seconds / max(self.texts, 1):.0f} s per 1,000 texts).",
         ]
+        if self.seeds:
+            lines.append(f"Labeled examples trained on: {self.seeds}"
+                         f"{'' if self.texts else ' (no corpus: fine-tuned on them alone)'}.")
         if last:
             lines.append("Pseudo-labels per label: " + ", ".join(f"{k} {v}" for k, v in last.items()))
         if self.too_few and self.too_few[-1]:
@@ -254,12 +300,12 @@ def score_texts(pipe: Any, docs: Sequence[Doc], labels: LabelsArg, multi_label: 
     the model reads the descriptions) by the pipe's own prediction path (sigmoid
     scores for multi-label, softmax for single-label), columns in label order;
     ``settings``: per-call long-text settings of the pipe."""
-    pairs = label_pairs(labels, "labels")
+    pairs, examples = label_specs(labels, "labels")
     keys = [k for k, _ in pairs]
     out = np.zeros((len(docs), len(keys)), dtype=np.float64)
     # copies: the corpus docs keep their own cats and extensions
     stream = (d.copy() for d in docs)
-    for i, doc in enumerate(pipe.pipe(stream, batch_size=batch_size, labels=dict(pairs),
+    for i, doc in enumerate(pipe.pipe(stream, batch_size=batch_size, labels=label_config(pairs, examples),
                                       multi_label=multi_label, **settings)):
         out[i] = [doc.cats[k] for k in keys]
         if progress is not None:
@@ -304,32 +350,56 @@ def check_corpus(docs: Iterable[Doc], min_texts: int) -> List[Doc]:
     return texts
 
 
+def seed_example(seed: Seed, keys: Sequence[str], multi_label: bool, negatives: int,
+                 rng: random.Random) -> Example:
+    """A training example of a seed: its labels 1.0, up to ``negatives`` other labels
+    0.0 (single-label: any other label; multi-label: the labels it does not list)."""
+    others = [k for k in keys if k not in seed.labels]
+    cats = {k: 1.0 for k in seed.labels}
+    cats.update({k: 0.0 for k in (others if len(others) <= negatives else rng.sample(others, negatives))})
+    items = list(cats.items())
+    rng.shuffle(items)
+    reference, predicted = seed.doc.copy(), seed.doc.copy()
+    reference.cats, predicted.cats = dict(items), {}
+    return Example(predicted, reference)
+
+
 def self_train(pipe: Any, docs: Iterable[Doc],
                labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
                settings: Optional[AdaptSettings] = None,
-               progress: Optional[Callable[[str, int, int], None]] = None) -> AdaptReport:
+               progress: Optional[Callable[[str, int, int], None]] = None,
+               seeds: Sequence[Seed] = ()) -> AdaptReport:
     """Adapt ``pipe`` in place to the unlabeled ``docs`` and return a report.
 
     pipe: a ``gliznet_textcat`` pipe; its labels become ``labels`` (default: its own)
         and its ``multi_label`` mode ``multi_label`` (default: its own).
-    docs: the in-domain texts, as Docs (their cats and labels are not read).
+    docs: the in-domain texts, as Docs (their cats and labels are not read); may be
+        empty when ``seeds`` are given (then the pipe is fine-tuned on them alone).
     settings: :class:`AdaptSettings` (default: the chosen defaults).
     progress: called as ``progress(stage, done, total)``.
+    seeds: labeled examples trained on with the pseudo-labels (:class:`Seed`).
     """
     settings = settings or AdaptSettings()
     start_time = time.perf_counter()
-    pairs = label_pairs(labels, "adapt labels") if labels is not None else list(pipe.cfg["labels"])
+    if labels is not None:
+        pairs, label_examples = label_specs(labels, "adapt labels")
+    else:
+        pairs, label_examples = list(pipe.cfg["labels"]), dict(pipe.cfg.get("label_examples", {}))
     if len(pairs) < 2:
         raise GliZNetInputError(
             f"adapt: needs at least 2 labels to tell apart, got {len(pairs)}; give labels "
             "with --labels or in the pipe's config")
-    docs = check_corpus(docs, settings.min_texts)
-    pipe.labels = dict(pairs)
+    docs = list(docs)
+    corpus = bool(docs) or not seeds
+    docs = check_corpus(docs, settings.min_texts) if corpus else []
+    pipe.labels = label_config(pairs, label_examples)
     if multi_label is not None:
         pipe.multi_label = bool(multi_label)
     multi = pipe.multi_label
     keys = [k for k, _ in pairs]
-    report = AdaptReport(labels=keys, multi_label=multi, texts=len(docs), settings=asdict(settings))
+    seeds = check_seeds(seeds, keys, multi)
+    report = AdaptReport(labels=keys, multi_label=multi, texts=len(docs), settings=asdict(settings),
+                         seeds=len(seeds))
     fix_random_seed(settings.seed)
     rng = random.Random(settings.seed)
     module = ensure_loaded(pipe.model)
@@ -349,29 +419,34 @@ def self_train(pipe: Any, docs: Iterable[Doc],
         # prediction only): confidence is judged on the text the model learns from.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
-            return score_texts(pipe, docs, dict(pairs), multi, progress=step, long_text="truncate")
+            return score_texts(pipe, docs, pipe.label_data, multi, progress=step,
+                               long_text="truncate")
 
-    start_scores = scores = scored("scoring")
-    steps = settings.steps_for(multi)
+    start_scores = scores = scored("scoring") if docs else np.zeros((0, len(keys)))
+    steps = settings.steps_for(multi, corpus, len(seeds))
     for iteration in range(settings.iterations if steps else 0):
-        if iteration:
+        if iteration and docs:
             scores = scored(f"re-scoring {iteration + 1}")
         pseudo = select_pseudo_labels(scores, multi, settings.per_label, settings.min_z)
-        report.pseudo_labels.append(dict(zip(keys, pseudo.counts)))
-        report.too_few.append([k for k, c in zip(keys, pseudo.counts) if c < settings.min_per_label])
-        if not pseudo.rows:
+        if docs:
+            report.pseudo_labels.append(dict(zip(keys, pseudo.counts)))
+            report.too_few.append([k for k, c in zip(keys, pseudo.counts)
+                                   if c < settings.min_per_label])
+        if not pseudo.rows and not seeds:
             raise GliZNetInputError(
                 "adapt: no text is a confident prediction of any label, so there is nothing to "
                 "train on; give more in-domain texts or other labels")
         optimizer = Adam(settings.learn_rate)
-        order: List[int] = []
+        order: List[int] = []  # pseudo-labels as their index, seeds as -1 - their index
         for step in range(steps):
             if len(order) < settings.batch_size:
-                more = list(range(len(pseudo.rows)))
+                more = list(range(len(pseudo.rows))) + [-1 - i for i in range(len(seeds))]
                 rng.shuffle(more)
                 order.extend(more)
             picks, order = order[:settings.batch_size], order[settings.batch_size:]
-            batch = _examples(docs, keys, pseudo, picks, settings.negatives, rng)
+            batch = _examples(docs, keys, pseudo, [i for i in picks if i >= 0], settings.negatives, rng)
+            batch += [seed_example(seeds[-1 - i], keys, multi, settings.negatives, rng)
+                      for i in picks if i < 0]
             losses = pipe.update(batch, drop=settings.dropout, sgd=optimizer)
             report.losses.append(float(losses[pipe.name]))
             report.steps += 1
@@ -379,12 +454,13 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     if start_state is not None and report.steps:
         mixed = interpolate_states(start_state, module.state_dict(), settings.mix)
         module.load_state_dict(mixed)
-    final = scored("checking") if report.steps else start_scores
-    if multi:
+    final = scored("checking") if report.steps and docs else start_scores
+    if multi and docs:
         pipe.label_stats = label_stats(keys, final)
         pipe.set_decision_rule("zscore", settings.min_z)
         report.decision = f"zscore rule, rule_param {settings.min_z:g}"
-    report.agreement_with_start = float((final.argmax(1) == start_scores.argmax(1)).mean())
+    report.agreement_with_start = (float((final.argmax(1) == start_scores.argmax(1)).mean())
+                                   if docs else None)
     report.start_scores, report.final_scores = start_scores, final
     report.seconds = time.perf_counter() - start_time
     return report

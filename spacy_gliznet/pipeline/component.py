@@ -31,7 +31,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from . import decisions
-from .adapt import AdaptReport, AdaptSettings, self_train
+from .adapt import AdaptReport, AdaptSettings, Seed, self_train
 from ..longtext.aggregation import collect_scores
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import (LabelExamples, LabelPairs, LabelsArg, example_set, label_config, label_specs,
@@ -603,6 +603,7 @@ class GliZNetTextCategorizer(TrainablePipe):
               labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
               settings: Optional[AdaptSettings] = None,
               progress: Optional[Callable[[str, int, int], None]] = None,
+              examples: Optional[Iterable[Any]] = None,
               **overrides: Any) -> AdaptReport:
         """Adapt the model in place to unlabeled in-domain texts by self-training
         on its own confident predictions (see ``spacy_gliznet.pipeline.adapt``); returns a
@@ -616,18 +617,40 @@ class GliZNetTextCategorizer(TrainablePipe):
         settings: an ``AdaptSettings``; ``overrides``: its fields by name
             (``steps=50``, ``seed=1``, ...), applied over ``settings``.
         progress: called as ``progress(stage, done, total)``.
+        examples: labeled seeds, ``{"text": ..., "labels": [...]}`` dicts (a ``"where"``
+            key, e.g. "file line 3", names one in errors) or ``(text, labels)`` pairs:
+            trained on with the pseudo-labels; with no ``texts``, the pipe is fine-tuned
+            on them alone.
         """
         settings = (settings or AdaptSettings()).with_overrides(f"{self.name}.adapt", **overrides)
-        docs = []
-        for text in texts:
+
+        def as_doc(text: Union[str, Doc]) -> Doc:
             if isinstance(text, str):
                 if nlp is None:
                     raise GliZNetInputError(f"{self.name}.adapt: texts are strings, so pass "
                                             "nlp=... to make Docs of them (or pass Docs)")
-                text = nlp.make_doc(text)
-            docs.append(text)
+                return nlp.make_doc(text)
+            return text
+
+        docs = [as_doc(text) for text in texts]
+        seeds = []
+        for i, item in enumerate(examples or ()):
+            where = f"example {i}"
+            if isinstance(item, dict):
+                where = str(item.get("where", where))
+                text, gold = item.get("text"), item.get("labels")
+            elif isinstance(item, (list, tuple)) and len(item) == 2:
+                text, gold = item
+            else:
+                raise GliZNetInputError(f"{self.name}.adapt: {where} must be a "
+                                        f"{{'text', 'labels'}} dict or a (text, labels) pair")
+            if not isinstance(text, (str, Doc)) or not isinstance(gold, (list, tuple)) \
+                    or not all(isinstance(g, str) for g in gold):
+                raise GliZNetInputError(f"{self.name}.adapt: {where} needs a text and a list of "
+                                        f"label strings, got {text!r:.60}, {gold!r:.60}")
+            seeds.append(Seed(as_doc(text), list(gold), where))
         return self_train(self, docs, labels=labels, multi_label=multi_label, settings=settings,
-                          progress=progress)
+                          progress=progress, seeds=seeds)
 
     # -- serialization ----------------------------------------------------
     def from_disk(self, path, *, exclude=tuple()):
