@@ -20,6 +20,9 @@ LabelsArg = Union[Sequence[str], Dict[str, Any]]
 LabelPairs = List[Tuple[str, str]]  # (key written to doc.cats, text the model reads)
 LabelExamples = Dict[str, Tuple[str, ...]]  # label key -> its example texts (labels with examples)
 LABEL_FIELDS = ("description", "examples")  # what a label's dict may hold
+#: the longest example text accepted (an example is a text like those to classify; the
+#: model reads the first window of a longer one, as training does)
+MAX_EXAMPLE_CHARS = 20_000
 
 
 def short_repr(text: str, limit: int = 60) -> str:
@@ -105,6 +108,10 @@ def validate_examples(examples: Any, label: str) -> Tuple[str, ...]:
                                     f"{short_repr(str(text))}")
         if not text.strip():
             raise GliZNetInputError(f"{what}: example {i} is empty or whitespace-only")
+        if len(text) > MAX_EXAMPLE_CHARS:
+            raise GliZNetInputError(f"{what}: example {i} has {len(text):,} characters, more than "
+                                    f"{MAX_EXAMPLE_CHARS:,}: give a short text like the ones to "
+                                    f"classify (the model reads its first window only)")
         check_unicode(text, f"Example {i} of label {label!r}")
         if text in seen:
             raise GliZNetInputError(f"{what}: example {i} repeats example {seen[text]} "

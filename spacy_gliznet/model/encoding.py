@@ -294,25 +294,20 @@ class GliZNetEncoder:
     def example_ids(self, labels: Sequence[str], examples: ExampleSet
                     ) -> Tuple[Tuple[Tuple[int, ...], ...], ...]:
         """The sequences the model reads for each label's examples: ``[CLS]`` + the
-        tokens of the text, as a text to classify is read. GliZNetInputError for an
-        example the model cannot read whole (longer than ``max_length - 2`` tokens)."""
+        tokens of the text, as a text to classify is read; an example longer than the
+        model reads gives its first ``max_length - 2`` tokens (what training reads of a
+        long text). GliZNetInputError for an example that gives no tokens."""
         if len(examples.texts) != len(labels):
             raise GliZNetInputError(f"Got examples for {len(examples.texts)} labels but "
                                     f"{len(labels)} labels")
         missing = list(dict.fromkeys(t for per in examples.texts for t in per
                                      if t not in self._example_cache))
         for text, ids in zip(missing, self._tokenize(missing)):
-            self._example_cache[text] = (self.cls_id, *ids)
-        limit = self.max_length - 2
+            self._example_cache[text] = (self.cls_id, *ids[: self.max_length - 2])
         out = []
         for label, per in zip(labels, examples.texts):
             seqs = tuple(self._example_cache[t] for t in per)
             for i, seq in enumerate(seqs):
-                if len(seq) - 1 > limit:
-                    raise GliZNetInputError(
-                        f"Example {i} of label {short_repr(label)} has {len(seq) - 1} tokens; the "
-                        f"model reads at most {limit} of a text. Shorten it (examples are short "
-                        f"texts like the ones to classify)")
                 if len(seq) == 1:
                     raise GliZNetInputError(
                         f"Example {i} of label {short_repr(label)} produced no tokens")

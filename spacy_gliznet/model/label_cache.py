@@ -169,6 +169,10 @@ class StateLRU:
                 self._items.popitem(last=False)
         return value
 
+    def last(self) -> Any:
+        """The value looked up or kept most recently, or None."""
+        return next(reversed(self._items.values()), None)
+
     def peek(self, key: Hashable) -> Any:
         """The value kept for ``key`` under the last state looked up, or None."""
         return self._items.get(key)
