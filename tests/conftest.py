@@ -111,3 +111,18 @@ def make_pipeline(request, tiny_gliznet_dir):
         settings = {**getattr(request.module, "NLP", {}), **overrides}
         return make_nlp(tiny_gliznet_dir if checkpoint is None else checkpoint, **settings)
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_isolated_gliznet_dir(tiny_bert_dir, tmp_path_factory) -> Path:
+    """A GliZNet checkpoint on the tiny BERT whose labels are encoded apart from the
+    text (label_attention "isolated", like the bundled model)."""
+    import torch
+    from spacy_gliznet import GliZNetForSequenceClassification
+
+    torch.manual_seed(0)
+    model, tok = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(
+        tiny_bert_dir, projected_dim=16, label_attention="isolated", text_pooling="mean")
+    directory = tmp_path_factory.mktemp("tiny_isolated_gliznet")
+    model.save_pretrained(directory, tokenizer=tok)
+    return directory

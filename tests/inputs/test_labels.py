@@ -36,3 +36,50 @@ def test_training_labels_adds_unmentioned_negatives_and_shuffles():
     orders = {tuple(training_labels({k: 1.0 for k in "abcdef"}, [], 0, random.Random(s), shuffle=True))
               for s in range(5)}
     assert len(orders) > 1
+
+
+# -- labels with examples --------------------------------------------------------------
+from spacy_gliznet.labels import (  # noqa: E402
+    MAX_EXAMPLE_CHARS, ExampleSet, example_set, label_config, label_specs)
+
+
+def test_label_specs_read_examples_and_descriptions_and_write_them_back():
+    given = {"sports": {"examples": ["a goal", "the match"]},
+             "food": {"description": "cooking and recipes", "examples": ["pasta"]},
+             "music": "songs", "news": "news"}
+    pairs, examples = label_specs(given, "x")
+    assert pairs == [("sports", "sports"), ("food", "cooking and recipes"), ("music", "songs"),
+                     ("news", "news")]
+    assert examples == {"sports": ("a goal", "the match"), "food": ("pasta",)}
+    assert label_config(pairs, examples) == {
+        "sports": {"examples": ["a goal", "the match"]},
+        "food": {"description": "cooking and recipes", "examples": ["pasta"]},
+        "music": "songs", "news": "news"}
+    assert label_specs(label_config(pairs, examples), "x") == (pairs, examples)
+    # the forms without examples are read and written as before
+    assert label_specs(["a", "b"], "x") == ([("a", "a"), ("b", "b")], {})
+    assert label_config([("a", "a"), ("b", "b")]) == ["a", "b"]
+    assert label_config([("a", "about a")]) == {"a": "about a"}
+    assert label_pairs(given, "x") == pairs
+
+
+@pytest.mark.parametrize("value,match", [
+    ({"examples": []}, "'sports' are an empty list"),
+    ({"examples": ["a", "a"]}, "'sports': example 1 repeats example 0"),
+    ({"examples": ["a", 3]}, "'sports': example 1 is int"),
+    ({"examples": ["a", "  "]}, "'sports': example 1 is empty"),
+    ({"examples": "a goal"}, "'sports' must be a list of texts"),
+    ({"examples": ["x" * (MAX_EXAMPLE_CHARS + 1)]}, "'sports': example 0 has 20,001 characters"),
+    ({"examples": ["bad \ud800"]}, "Example 0 of label 'sports' is not valid Unicode"),
+    ({"example": ["a"]}, "label 'sports' has unknown fields \\['example'\\]"),
+    ({"description": "", "examples": ["a"]}, "description of label 'sports' must be a non-empty"),
+])
+def test_invalid_examples_are_named(value, match):
+    with pytest.raises(GliZNetInputError, match="^where: .*" + match):
+        label_specs({"sports": value, "food": "food"}, "where")
+
+
+def test_example_set_in_label_order_or_none():
+    pairs = [("a", "a"), ("b", "about b")]
+    assert example_set(pairs, {}, False) is None
+    assert example_set(pairs, {"b": ("x", "y")}, True) == ExampleSet(((), ("x", "y")), True)
