@@ -234,6 +234,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--skip-finetune", action="store_true", help="leave the fine-tune out")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--name", default="results",
+                        help="this run's results file in --out (NAME.json); the table reads every "
+                             "results*.json there, so runs of other methods can go side by side")
     parser.add_argument("--setfit-python", default=SETFIT_PYTHON)
     parser.add_argument("--setfit-max-steps", type=int, default=None,
                         help="cap on SetFit's body steps (default: the runner's, 10)")
@@ -263,21 +266,28 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "results.json"
+    path = args.out / f"{args.name}.json"
     results: Dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def everything() -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for other in sorted(args.out.glob("results*.json")):
+            if other != path:
+                out.update(json.loads(other.read_text()))
+        return {**out, **results}
 
     def save() -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(results, indent=1), encoding="utf8")
         tmp.replace(path)
-        (args.out / "results.md").write_text(table(results, SINGLE + MULTI, args.shots) + "\n",
+        (args.out / "results.md").write_text(table(everything(), SINGLE + MULTI, args.shots) + "\n",
                                              encoding="utf8")
 
     print(f"load: {os.getloadavg()}; sets {args.sets}; shots {args.shots}; seeds {args.seeds}; "
           f"methods {args.methods}", flush=True)
     for name in args.sets:
         evaluate_set(name, args, results, save)
-    print(table(results, [s for s in SINGLE + MULTI if s in args.sets], args.shots))
+    print(table(everything(), [s for s in SINGLE + MULTI if s in args.sets], args.shots))
     return results
 
 

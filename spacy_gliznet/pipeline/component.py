@@ -420,7 +420,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             if choice is not None:
                 if id(choice) not in example_rules:
                     example_rules[id(choice)] = example_decisions(
-                        rule, choice.loo_logits, choice.loo_gold, [k for k, _ in scores.labels[i]])
+                        rule, choice.thresholds, [k for k, _ in scores.labels[i]])
                 doc_rule = example_rules[id(choice)]
             if out.cats is not None:
                 predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten

@@ -142,29 +142,20 @@ def tune_thresholds(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
 
 
 # -- decisions from a label set's examples --------------------------------------------------
-EXAMPLE_MIN_POSITIVES = 2  # a label's own threshold needs this many examples (else the global one)
-
-
-def example_thresholds(loo_logits: np.ndarray, loo_gold: np.ndarray, labels: Sequence[str],
-                       min_positives: int = EXAMPLE_MIN_POSITIVES) -> ThresholdTuning:
-    """Thresholds tuned (:func:`tune_thresholds`) on a label set's examples: their
-    leave-one-out logits (n, K) (``prototypes.Choice.loo_logits``: each example scored
-    with itself left out of its labels' vectors) and gold (n, K)."""
-    scores = 1.0 / (1.0 + np.exp(-np.asarray(loo_logits, dtype=np.float64)))
-    return tune_thresholds(scores, loo_gold, labels, min_positives=min_positives)
-
-
-def example_decisions(settings: DecisionSettings, loo_logits: Optional[np.ndarray],
-                      loo_gold: Optional[np.ndarray], labels: Sequence[str]) -> DecisionSettings:
-    """The decision settings of a multi-label doc whose labels have examples: the
-    ``"threshold"`` rule with the thresholds its examples chose
-    (:func:`example_thresholds`), the per-label ``thresholds`` of ``settings`` winning
-    for their labels; ``settings`` unchanged without LOO logits (fewer than two examples)."""
-    if loo_logits is None or loo_gold is None:
+def example_decisions(settings: DecisionSettings, cutoffs: Optional[Sequence[float]],
+                      labels: Sequence[str]) -> DecisionSettings:
+    """The decision settings of a multi-label doc whose labels have examples: each
+    label's logit cut-off chosen on the examples (``prototypes.Choice.thresholds``,
+    leave-one-out) as its threshold, and the doc's top label (the ``"margin"`` rule at
+    0: the top label and its ties, plus every label at its threshold). A per-label
+    ``thresholds`` entry of ``settings`` wins for its label; ``settings`` unchanged
+    without cut-offs (fewer than three examples)."""
+    if cutoffs is None:
         return settings
-    tuning = example_thresholds(loo_logits, loo_gold, labels)
-    return replace(settings, decision_rule="threshold", rule_param=None,
-                   threshold=tuning.threshold, thresholds={**tuning.thresholds, **settings.thresholds})
+    probs = 1.0 / (1.0 + np.exp(-np.asarray(cutoffs, dtype=np.float64)))
+    own = {k: float(p) for k, p in zip(labels, probs)}
+    return replace(settings, decision_rule="margin", rule_param=0.0,
+                   thresholds={**own, **settings.thresholds})
 
 
 # -- the spaCy scorer ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ def forced_weight(monkeypatch):
         def fixed(label_vecs, example_vecs, keys, scale, offset, multi):
             real = P.label_prototypes(label_vecs, example_vecs, keys, scale, offset, multi)
             X, Y = P.stack_examples(example_vecs, keys, label_vecs.shape[0])
-            sums, counts = P.example_means(X, Y)
+            sums, counts = P.example_sums(X, Y)
             return P.Prototypes(P.combine(label_vecs, sums, counts, weight), real.choice)
         monkeypatch.setattr(network, "label_prototypes", fixed)
     return force
@@ -193,17 +193,22 @@ def test_multi_label_decisions_come_from_the_examples(tiny_isolated_gliznet_dir)
     nlp = make_nlp(tiny_isolated_gliznet_dir, labels=EXAMPLES, multi_label=True)
     pipe = nlp.get_pipe("gliznet_textcat")
     docs = list(nlp.pipe(TEXTS))
-    prototypes = ensure_loaded(pipe.model).prototype_cache.last()
-    settings = example_decisions(pipe.decision_settings(), prototypes.choice.loo_logits,
-                                 prototypes.choice.loo_gold, KEYS)
-    assert settings.decision_rule == "threshold"
+    choice = ensure_loaded(pipe.model).prototype_cache.last().choice
+    assert len(choice.thresholds) == 3
+    cut = 1.0 / (1.0 + np.exp(-np.array(choice.thresholds)))
     for doc in docs:
-        cut = [settings.thresholds.get(k, settings.threshold) for k in KEYS]
-        want = [k for k, c in zip(KEYS, cut) if doc.cats[k] >= c]
-        assert sorted(doc._.gliznet_predicted_labels) == sorted(want)
+        top = max(KEYS, key=lambda k: doc.cats[k])
+        want = {k for k, c in zip(KEYS, cut) if doc.cats[k] >= c} | {top}
+        assert set(doc._.gliznet_predicted_labels) == want
+    settings = example_decisions(pipe.decision_settings(), choice.thresholds, KEYS)
+    assert (settings.decision_rule, settings.param) == ("margin", 0.0)
+    assert example_decisions(pipe.decision_settings(), None, KEYS) == pipe.decision_settings()
     # a per-label threshold the user gave still wins for its label
     docs = list(nlp.pipe(TEXTS, component_cfg={"gliznet_textcat": {"thresholds": {"music": 0.0}}}))
     assert all("music" in d._.gliznet_predicted_labels for d in docs)
+    # single-label: the top label, as always
+    assert all(len(d._.gliznet_predicted_labels) == 1
+               for d in nlp.pipe(TEXTS, component_cfg={"gliznet_textcat": {"multi_label": False}}))
 
 
 def test_adapt_fine_tunes_on_seeds_alone(tiny_isolated_gliznet_dir, tmp_path):
