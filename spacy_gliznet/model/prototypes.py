@@ -30,9 +30,11 @@ left with no example falls back to ``a_k``), for each ``w`` of :data:`GRID`.
   at or above their cut-off, and its top label.
 
 Deterministic (no randomness; ties go to the smaller ``w``). The LOO reads at most
-:data:`MAX_LOO_EXAMPLES` examples (evenly spaced; every label's mean still built from
-all), in chunks of rows, so a 10,000-label set decides in bounded memory. Defaults
-chosen on ``train_pool`` (examples/fewshot/README.md).
+:data:`MAX_LOO_EXAMPLES` examples (multi-label: at most :data:`MAX_LOO_CELLS` example x
+label logits, at least 256 examples), evenly spaced, every label's mean still built
+from all, in chunks of rows: a 10,000-label set decides in bounded memory (its labels
+with fewer than :data:`MIN_POS` examples among those read take the pooled cut-off).
+Defaults chosen on ``train_pool`` (examples/fewshot/README.md).
 """
 
 from dataclasses import dataclass
@@ -46,7 +48,8 @@ GRID: Tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0
 Z = 2.5               # single-label: paired t the best w's LOO gain must reach
 MIN_POS = 2           # multi-label: examples a label needs for a cut-off of its own
 MIN_EXAMPLES = 3      # fewer examples in a label set: nothing to learn, w = 0
-MAX_LOO_EXAMPLES = 4096
+MAX_LOO_EXAMPLES = 4096  # the most examples the LOO scores (evenly spaced)
+MAX_LOO_CELLS = 4_000_000  # multi-label: the most (example, label) LOO logits kept per w
 CHUNK = 512
 
 
@@ -195,8 +198,9 @@ def fit_thresholds(L: np.ndarray, Y: np.ndarray, min_pos: int = MIN_POS) -> np.n
     """Per-label logit cut-offs (K,) from LOO logits L (n, K) and gold Y (n, K): each
     label's F1-best cut, or the pooled F1-best cut for labels with fewer than
     ``min_pos`` positives."""
-    pooled, _ = best_cut(L.ravel(), Y.ravel())
-    return np.array([best_cut(L[:, k], Y[:, k])[0] if Y[:, k].sum() >= min_pos else pooled
+    own = Y.sum(0) >= min_pos
+    pooled = best_cut(L.ravel(), Y.ravel())[0] if not own.all() else np.nan
+    return np.array([best_cut(L[:, k], Y[:, k])[0] if own[k] else pooled
                      for k in range(L.shape[1])])
 
 
@@ -222,7 +226,9 @@ def choose(label_vecs: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, logit_sca
     if X.shape[0] < MIN_EXAMPLES:
         return Choice(0.0, float("nan"), float("nan"), ())
     sums, counts = example_sums(X, Y)
-    rows = loo_rows(X.shape[0])
+    K = label_vecs.shape[0]
+    rows = loo_rows(X.shape[0], min(MAX_LOO_EXAMPLES, max(256, MAX_LOO_CELLS // K))
+                    if multi_label else MAX_LOO_EXAMPLES)
     grid = [float(w) for w in grid]
 
     def chunks():

@@ -104,3 +104,16 @@ def test_label_scaling_table_gives_medians_and_ratios(capsys):
     out = capsys.readouterr().out
     assert "load before:" in out and "load after:" in out and "median of 3 runs" in out
     assert "| 1,000 | 5.0 | 800 | 10.00 | 0.50 | 3,000 |" in out
+
+
+def test_label_scaling_with_examples_per_label(tiny_isolated_gliznet_dir):
+    script = load_script(SCALING)
+    vocab = ["the", "team", "match", "pasta", "song", "rain", "cold", "food", "music", "sports"]
+    labels = script.word_pair_labels(vocab, 6)
+    given = script.example_texts(vocab, labels, 3)
+    assert given == script.example_texts(vocab, labels, 3) and list(given) == labels
+    assert all(len(set(v["examples"])) == 3 and all(len(t.split()) == 6 for t in v["examples"])
+               for v in given.values())
+    row = script.measure(6, ["the team won", "pasta is good"], model=str(tiny_isolated_gliznet_dir),
+                         examples=3)
+    assert row["examples_per_label"] == 3 and row["docs_per_s"] > 0

@@ -20,6 +20,13 @@ before and after, since the figures depend on it.
     python examples/benchmarks/speed/label_scaling.py [--sizes 16 256 1024 10000] [--docs 500] [--repeat 3]
     python examples/benchmarks/speed/label_scaling.py --attention full --sizes 16 64 256 --docs 100
 
+``--examples N`` gives every label N example texts (``{label: {"examples": [...]}}``:
+six words of the same vocabulary each, seeded), so the rows measure labels combined
+with their examples at prediction time: "first call" then includes encoding every
+example and choosing each label set's combination, and docs/s what it costs after.
+
+    python examples/benchmarks/speed/label_scaling.py --sizes 16 10000 --examples 8 --docs 200
+
 ``--attention full`` runs the bundled weights with ``label_attention = "full"``
 (labels read in the text's sequence, the original GliZNet's way; its scores mean
 nothing for this checkpoint, its cost is real): labels then go into packed passes,
@@ -36,7 +43,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "benchmark"
 
@@ -61,13 +68,29 @@ def word_pair_labels(vocabulary: List[str], n: int, seed: int = 0) -> List[str]:
     return list(labels)
 
 
+def example_texts(vocabulary: List[str], labels: List[str], n: int, seed: int = 0) -> Dict[str, Any]:
+    """``{label: {"examples": [n texts]}}``: each example the label's two words and four
+    other words of ``vocabulary``, shuffled (seeded; distinct within a label)."""
+    words = sorted({w for w in vocabulary if w.isascii() and w.isalpha() and len(w) >= 3})
+    rng = random.Random(seed)
+    out: Dict[str, Any] = {}
+    for label in labels:
+        texts: Dict[str, None] = {}
+        while len(texts) < n:
+            tokens = label.split() + [rng.choice(words) for _ in range(4)]
+            rng.shuffle(tokens)
+            texts[" ".join(tokens)] = None
+        out[label] = {"examples": list(texts)}
+    return out
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(n_labels: int, texts: List[str], model: Optional[str] = None,
             attention: Optional[str] = None, threads: Optional[int] = None,
-            batch_size: int = 128) -> Dict[str, float]:
+            batch_size: int = 128, examples: int = 0) -> Dict[str, float]:
     """One size, in this process: first-call seconds, docs/s and peak RSS."""
     import torch
 
@@ -89,7 +112,8 @@ def measure(n_labels: int, texts: List[str], model: Optional[str] = None,
     labels = word_pair_labels(list(module.tokenizer.get_vocab()), n_labels)
     pipe.labels = ["warm up"]
     nlp(texts[0])  # torch, the tokenizer and the model warmed up on one other label
-    pipe.labels = labels
+    pipe.labels = example_texts(list(module.tokenizer.get_vocab()), labels, examples) \
+        if examples else labels
     start = time.perf_counter()
     nlp(texts[0])
     first = time.perf_counter() - start
@@ -102,7 +126,8 @@ def measure(n_labels: int, texts: List[str], model: Optional[str] = None,
     label_tokens = sum(len(ids) + 1 for ids in module.get_encoder().label_ids(labels))
     return {"labels": n_labels, "first_call_s": first, "docs_per_s": len(texts) / seconds,
             "peak_rss_mib": peak_rss_mib(), "label_tokens": label_tokens,
-            "label_attention": module.config.label_attention, "threads": torch.get_num_threads()}
+            "label_attention": module.config.label_attention, "threads": torch.get_num_threads(),
+            "examples_per_label": examples}
 
 
 def uptime() -> str:
@@ -117,7 +142,7 @@ def run_in_process(args: argparse.Namespace, n_labels: int) -> Dict[str, float]:
     cmd = [sys.executable, __file__, "--worker", str(n_labels), "--docs", str(args.docs),
            "--data", str(args.data)]
     for flag, value in (("--model", args.model), ("--attention", args.attention),
-                        ("--threads", args.threads)):
+                        ("--threads", args.threads), ("--examples", args.examples)):
         if value is not None:
             cmd += [flag, str(value)]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -156,15 +181,19 @@ def main(argv=None, runner=run_in_process) -> List[Dict[str, float]]:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--examples", type=int, default=0,
+                        help="example texts per label (labels with examples; default 0: none)")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
         texts = load_texts(args.data, args.docs)
-        print(json.dumps(measure(args.worker, texts, args.model, args.attention, args.threads)))
+        print(json.dumps(measure(args.worker, texts, args.model, args.attention, args.threads,
+                                 examples=args.examples)))
         return []
     print(f"load before: {uptime()}", flush=True)
     print(f"{args.docs} texts of {args.data / 'ag_news.jsonl'}; model: {args.model or 'bundled'}"
-          f"{'; label_attention=' + args.attention if args.attention else ''}; "
+          f"{'; label_attention=' + args.attention if args.attention else ''}"
+          f"{'; %d examples per label' % args.examples if args.examples else ''}; "
           f"each size in its own process, {args.repeat} run(s)", flush=True)
     runs = []
     for r in range(args.repeat):
