@@ -290,3 +290,40 @@ def test_empty_arrow_batch_has_the_same_schema(classifier):
     for name in classifier.output_columns:
         assert empty.schema.field(name).type == full.schema.field(name).type
     assert empty.schema.field("top_label").type == pa.string()
+
+
+EXAMPLE_LABELS = {"sports": {"examples": ["the team won the match", "a great goal"]},
+                  "politics": {"examples": ["news of the world", "the bank and money"]},
+                  "food": "food"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_ray_with_label_examples_same_as_nlp_pipe(tiny_isolated_gliznet_dir, tmp_path):
+    """Labels with examples, in the saved pipeline and per call: Ray's rows as nlp.pipe."""
+    ray = pytest.importorskip("ray")
+    import ray.data
+
+    nlp = helpers.make_nlp(tiny_isolated_gliznet_dir, labels=EXAMPLE_LABELS)
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "p")
+    texts = make_texts(40, seed=5)
+    call = {"sports": {"examples": ["the goal was great"]}, "politics": "politics", "food": "food"}
+    expected = reference(tmp_path / "p", texts)
+    expected_call = reference(tmp_path / "p", texts, labels=call)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        ds = ray.data.from_items([{"id": i, "text": t} for i, t in enumerate(texts)],
+                                 override_num_blocks=4)
+        rows = classify_dataset(ds, tmp_path / "p", num_actors=2, batch_size=8).take_all()
+        rows_call = classify_dataset(ds, tmp_path / "p", num_actors=2, batch_size=8,
+                                     labels=call).take_all()
+    finally:
+        ray.shutdown()
+    for got, want in ((rows, expected), (rows_call, expected_call)):
+        assert sorted(r["id"] for r in got) == list(range(40))
+        for r in got:
+            for label in LABELS:
+                assert abs(r[f"score_{label}"] - want[r["id"]].cats[label]) <= 1e-5

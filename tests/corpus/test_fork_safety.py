@@ -177,3 +177,47 @@ def test_n_process_with_spawn_pickles_the_pipeline_and_gives_the_same_scores(tmp
     assert res.returncode == 0, res.stderr[-2000:]
     line = [x for x in res.stdout.splitlines() if x.startswith("RESULT ")][-1]
     assert json.loads(line[len("RESULT "):]) < 1e-5
+
+
+EXAMPLES_SCRIPT = textwrap.dedent("""
+    import json, tempfile
+    import torch
+    torch.set_num_threads(2)
+    import spacy, spacy_gliznet
+    texts = [f"Report {i}: " + t for i, t in enumerate(
+        ["the striker scored twice", "the minister resigned", "the pasta was cold",
+         "a late goal won the derby", "parliament passed the budget"] * 4)]
+    labels = {"sports": {"examples": ["the team won the final", "a late goal decided the match",
+                                      "the coach praised the defence"]},
+              "politics": {"examples": ["the senate voted on the bill", "the minister resigned today",
+                                        "elections are due in spring"]},
+              "food": "food and cooking"}
+    result = {}
+    for multi in (True, False):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("gliznet_textcat", config={"labels": labels, "multi_label": multi})
+        with tempfile.TemporaryDirectory() as tmp:
+            nlp.to_disk(tmp)
+            loaded = spacy.load(tmp)
+            one = list(loaded.pipe(texts))
+            two = list(loaded.pipe(texts, n_process=2, batch_size=4))
+        result[str(multi)] = {
+            "max_diff": max(abs(a.cats[k] - b.cats[k]) for a, b in zip(one, two) for k in labels),
+            "decided_equal": [d._.gliznet_predicted_labels for d in one]
+                             == [d._.gliznet_predicted_labels for d in two],
+            "examples_kept": loaded.get_pipe("gliznet_textcat").label_data == labels,
+        }
+    print("RESULT " + json.dumps(result))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_n_process_with_label_examples_gives_the_same_scores_and_decisions():
+    """Labels with examples (bundled model, saved and loaded): n_process=2 as one process."""
+    res = subprocess.run([sys.executable, "-c", EXAMPLES_SCRIPT], capture_output=True, text=True,
+                         timeout=360, env=ENV)
+    assert res.returncode == 0, res.stderr[-2000:]
+    line = [x for x in res.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    for mode in json.loads(line[len("RESULT "):]).values():
+        assert mode["max_diff"] < 1e-5 and mode["decided_equal"] and mode["examples_kept"]
