@@ -117,7 +117,14 @@ def make_gliznet_textcat(
     """Create a ``gliznet_textcat`` component.
 
     model: the ``spacy_gliznet.GliZNet.v1`` layer (its ``name`` names the checkpoint).
-    labels: default labels, a list or a {label: description the model reads} dict.
+    labels: default labels, a list or a {label: description the model reads} dict, whose
+        values may also be {"description": ..., "examples": [texts]}: labels with a few
+        example texts. A model whose labels are encoded apart (label_attention
+        "isolated", the bundled model) combines each label's vector with its examples'
+        text vectors, as much as leave-one-out over the examples shows they help
+        (``model/prototypes.py``); multi-label, the examples also set each label's
+        threshold. Models whose labels read the text refuse examples (fine-tune on them
+        with ``adapt --examples``). Also per call and per doc (``doc._.gliznet_labels``).
     multi_label: True for independent sigmoid scores, False for a softmax over labels.
     threshold, thresholds, decision_rule, rule_param: which labels a doc gets
         (``doc._.gliznet_predicted_labels`` and the scorer's P/R/F); see
