@@ -5,6 +5,15 @@ class GliZNetInputError(ValueError):
     """Raised for texts, labels or settings that cannot be used as given."""
 
 
+class GliZNetConfigError(GliZNetInputError):
+    """Raised for a setting of the model or of a registered function that cannot be
+    used (a value in a config block, a model's ``config.json`` or a constructor)."""
+
+
+class GliZNetTrainingError(ValueError):
+    """Raised when a training step cannot go on (e.g. a loss that is not finite)."""
+
+
 class LabelTooLongError(GliZNetInputError):
     """Raised when one label does not fit in the model's maximum length."""
 

@@ -22,7 +22,7 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_de
 from torch import nn
 
 from ..model.checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
-from ..model.config import check_batch_size, check_dropout
+from ..model.config import HEAD_SETTINGS, check_batch_size, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
 from ..model.outputs import ModelOutput
@@ -83,16 +83,8 @@ def build_gliznet_model(
         dynamically quantized to int8 (faster, slightly different scores);
         training and saving use the float32 model, and an update drops the copy.
     """
+    head = {k: v for k, v in locals().items() if k in HEAD_SETTINGS}  # first: the arguments only
     check_batch_size(batch_size)
-    head = {
-        "text_pooling": text_pooling,
-        "label_pooling": label_pooling,
-        "projected_dim": projected_dim,
-        "use_projection_layernorm": use_projection_layernorm,
-        "projector_init": projector_init,
-        "logit_scale_init": logit_scale_init,
-        "dropout": dropout,
-    }
     wrapper = PyTorchWrapper_v3(
         PlaceholderModule(),
         convert_inputs=_convert_inputs,

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from thinc.api import warmup_linear
 
-from ..errors import LearnRateWarning
+from ..errors import GliZNetConfigError, LearnRateWarning
 
 # Above this, Adam moves a pretrained transformer's weights too far per step
 # (spacy-transformers' quickstart uses 5e-5; this package's configs 2e-5 to 5e-5).
@@ -76,19 +76,19 @@ def warmup_linear_fraction(initial_rate: float, total_steps: Union[int, str],
                       UserWarning, stacklevel=2)
         total_steps = FALLBACK_TOTAL_STEPS
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(
+        raise GliZNetConfigError(
             f"spacy_gliznet.warmup_linear.v1: total_steps must be a positive number of steps, got "
             f"{total_steps!r} (with total_steps = ${{training.max_steps}}, set [training] "
             f"max_steps > 0, e.g. --training.max_steps 2000)")
     if not 0.0 <= float(warmup_fraction) < 1.0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: warmup_fraction must be in [0, 1), "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: warmup_fraction must be in [0, 1), "
                          f"got {warmup_fraction!r}")
     if initial_rate <= 0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: initial_rate must be > 0, got "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: initial_rate must be > 0, got "
                          f"{initial_rate!r}")
     if warmup_steps is None:
         warmup_steps = int(round(warmup_fraction * total_steps))
     elif warmup_steps < 0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: warmup_steps must be >= 0, got "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: warmup_steps must be >= 0, got "
                          f"{warmup_steps!r}")
     return warmup_linear(initial_rate, int(warmup_steps), total_steps)
