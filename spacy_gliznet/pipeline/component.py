@@ -362,7 +362,7 @@ class GliZNetTextCategorizer(TrainablePipe):
                                  lambda logits: activate(logits, activation), multi)
         for doc, out in zip(docs, per_doc):
             if out.cats is not None:
-                predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
+                predicted = decisions.predicted_labels(  # first: NaN scores raise, unwritten
                     list(out.cats), list(out.cats.values()), multi_label=multi, settings=rule)
                 doc.cats.update(decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted

@@ -23,12 +23,12 @@ PALETTE = ["#f4a261", "#8ecae6", "#90be6d", "#f9c74f", "#e5989b", "#b8b8ff", "#8
 def write_decided_spans(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],
                         key: Optional[str], multi_label: bool, settings: DecisionSettings) -> None:
     """``doc.spans[key]``: for each scored span, one span per label decided for it
-    (``decisions.decided_labels`` with the doc's rule), labelled with that label."""
+    (``decisions.predicted_labels`` with the doc's rule), labelled with that label."""
     if key is None or not spans:
         return
     group: List[Span] = []
     for span, cats in spans:
-        for label in decisions.decided_labels(list(cats), list(cats.values()),
+        for label in decisions.predicted_labels(list(cats), list(cats.values()),
                                               multi_label=multi_label, settings=settings):
             group.append(Span(doc, span.start, span.end, label=label))
     doc.spans[key] = group
