@@ -38,11 +38,15 @@ class LayerOutput:
     encoded: the encoding of each input (truncation and pass information).
     logits: in prediction, one float32 array of label logits per input.
     output: in training, the merged torch output (leaf tensors for the loss).
+    label_keys: in training, each input's label keys (``doc.cats`` keys) in the order
+        of its labels, set by the component so that ``get_loss(examples, scores)``
+        builds its targets from what it is given (None: the examples' own cats).
     """
 
     encoded: List[EncodedInput]
     logits: Optional[List[np.ndarray]] = None
     output: Optional[ModelOutput] = None
+    label_keys: Optional[List[List[str]]] = None
 
 
 class PlaceholderModule(nn.Module):
