@@ -1,4 +1,8 @@
-"""Errors and warnings of spacy-gliznet (a leaf: imports nothing of the package)."""
+"""Errors and warnings of spacy-gliznet, and :func:`warn_once` (a leaf: imports nothing
+of the package)."""
+
+import warnings
+from typing import Any, Type
 
 
 class GliZNetInputError(ValueError):
@@ -38,3 +42,14 @@ class UnreadTextWarning(UserWarning):
 class LearnRateWarning(UserWarning):
     """Emitted (once per pipe) when an optimizer's learning rate is high enough to wreck
     the pretrained encoder (e.g. Adam's default 1e-3 from ``spacy init config``)."""
+
+
+def warn_once(owner: Any, key: str, message: str, category: Type[Warning],
+              stacklevel: int = 2) -> None:
+    """Warn ``message`` (a ``category``) the first time ``owner`` (e.g. a pipe) asks
+    under ``key``, and never again for that owner and key. ``stacklevel`` as for
+    ``warnings.warn`` called where ``warn_once`` is called."""
+    warned = owner.__dict__.setdefault("_warned_once", set())
+    if key not in warned:
+        warned.add(key)
+        warnings.warn(message, category, stacklevel=stacklevel + 1)

@@ -42,7 +42,7 @@ from .adapt import adapt_pipe
 from ..longtext.aggregation import collect_scores
 from .annotations import write_annotations
 from .config_mirror import config_settings, restore_settings
-from ..errors import TruncationWarning
+from ..errors import TruncationWarning, warn_once
 from ..labels import LabelsArg, training_labels
 from .layer import LayerOutput, ensure_loaded
 from .learn_rate import check_learn_rate
@@ -108,7 +108,6 @@ class GliZNetTextCategorizer(TrainablePipe):
         self.loss_fn = loss if loss is not None else make_gliznet_loss()
         self.scorer = scorer
         self._rng = random.Random(0)
-        self._warned_training_cut = False
         self._own_settings = SettingsCache()
 
     # -- settings: each attribute checks a value once and writes it through the config mirror
@@ -292,14 +291,13 @@ class GliZNetTextCategorizer(TrainablePipe):
         """Training reads the first window of a long text (``long_text`` applies to
         prediction): say so, once per pipe, rather than drop the rest silently."""
         cut = sum(enc.text_truncated for enc in scores.encoded)
-        if cut and not self._warned_training_cut:
-            self._warned_training_cut = True
-            warnings.warn(
-                f"{self.name}: {cut} training text(s) in this batch are longer than the model; "
-                f"training reads the first {ensure_loaded(self.model).max_length - 2} tokens of "
-                f"each (long_text applies to prediction only). Split long training docs to "
-                f"train on all of their text. This warning is shown once.",
-                TruncationWarning, stacklevel=3)
+        if cut:
+            warn_once(self, "training_cut",
+                      f"{self.name}: {cut} training text(s) in this batch are longer than the "
+                      f"model; training reads the first {ensure_loaded(self.model).max_length - 2} "
+                      f"tokens of each (long_text applies to prediction only). Split long training "
+                      f"docs to train on all of their text. This warning is shown once.",
+                      TruncationWarning, stacklevel=3)
 
     def get_loss(self, examples: Iterable[Example], scores: LayerOutput) -> Tuple[float, ModelOutput]:
         """The loss of a training forward pass and its gradient with respect to the

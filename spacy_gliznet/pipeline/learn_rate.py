@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from thinc.api import warmup_linear
 
-from ..errors import GliZNetConfigError, LearnRateWarning
+from ..errors import GliZNetConfigError, LearnRateWarning, warn_once
 
 # Above this, Adam moves a pretrained transformer's weights too far per step
 # (spacy-transformers' quickstart uses 5e-5; this package's configs 2e-5 to 5e-5).
@@ -40,18 +40,15 @@ def current_learn_rate(sgd: Any) -> Optional[float]:
 
 def check_learn_rate(pipe: Any, sgd: Any, limit: float = MAX_SAFE_LEARN_RATE) -> None:
     """Warn once per pipe when ``sgd`` is about to apply a rate above ``limit``."""
-    if sgd is None or getattr(pipe, "_warned_learn_rate", False):
-        return
-    rate = current_learn_rate(sgd)
+    rate = current_learn_rate(sgd) if sgd is not None else None
     if rate is None or rate <= limit:
         return
-    pipe._warned_learn_rate = True
     name = getattr(pipe, "name", "gliznet_textcat")
-    warnings.warn(
-        f"{name}: the optimizer's learning rate is {rate:g}, above {limit:g}: at this rate the "
-        f"pretrained encoder is overwritten within tens of steps and zero-shot scores fall "
-        f"below chance. " + ADVICE.format(limit=limit) + " This warning is shown once.",
-        LearnRateWarning, stacklevel=3)
+    warn_once(pipe, "learn_rate",
+              f"{name}: the optimizer's learning rate is {rate:g}, above {limit:g}: at this rate "
+              f"the pretrained encoder is overwritten within tens of steps and zero-shot scores "
+              f"fall below chance. " + ADVICE.format(limit=limit) + " This warning is shown once.",
+              LearnRateWarning, stacklevel=3)
 
 
 def warmup_linear_fraction(initial_rate: float, total_steps: Union[int, str],

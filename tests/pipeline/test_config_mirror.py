@@ -12,7 +12,6 @@ from spacy_gliznet.pipeline.config_mirror import (
     write_setting,
 )
 from spacy_gliznet.pipeline.component import GliZNetTextCategorizer
-from spacy_gliznet.settings import LONG_TEXT_KEYS
 
 from helpers import make_nlp
 
