@@ -45,10 +45,10 @@ class LearnRateWarning(UserWarning):
 
 
 def warn_once(owner: Any, key: str, message: str, category: Type[Warning],
-              stacklevel: int = 2) -> None:
+              stacklevel: int = 1) -> None:
     """Warn ``message`` (a ``category``) the first time ``owner`` (e.g. a pipe) asks
     under ``key``, and never again for that owner and key. ``stacklevel`` as for
-    ``warnings.warn`` called where ``warn_once`` is called."""
+    ``warnings.warn`` called where ``warn_once`` is called (1: that line)."""
     warned = owner.__dict__.setdefault("_warned_once", set())
     if key not in warned:
         warned.add(key)
