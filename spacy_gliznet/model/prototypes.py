@@ -44,6 +44,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import GliZNetInputError
+
 GRID: Tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 Z = 2.5               # single-label: paired t the best w's LOO gain must reach
 MIN_POS = 2           # multi-label: examples a label needs for a cut-off of its own
@@ -119,7 +121,7 @@ def combine(label_vecs: torch.Tensor, sums: torch.Tensor, counts: torch.Tensor,
     """Combined unit label vectors (K, D): ``unit((1 - w) a_k + w unit(sum_k))``;
     ``a_k`` itself, bit for bit, where a label has no example or ``w = 0``."""
     if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight must be in [0, 1], got {weight}")
+        raise GliZNetInputError(f"weight must be in [0, 1], got {weight}")
     out = label_vecs.clone()
     if weight == 0.0:
         return out

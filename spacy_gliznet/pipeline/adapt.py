@@ -34,14 +34,15 @@ only) multi-label.
 
 The pipe is passed in (duck-typed: ``labels``, ``multi_label``, ``pipe``,
 ``update``, ``model``), so this module sits below the component, which exposes
-it as ``GliZNetTextCategorizer.adapt``; ``python -m spacy_gliznet adapt`` calls that.
+:func:`adapt_pipe` as its method ``GliZNetTextCategorizer.adapt``;
+``python -m spacy_gliznet adapt`` calls that.
 """
 
 import random
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from spacy.tokens import Doc
@@ -464,3 +465,57 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     report.start_scores, report.final_scores = start_scores, final
     report.seconds = time.perf_counter() - start_time
     return report
+
+
+def adapt_pipe(pipe: Any, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Any] = None,
+               labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
+               settings: Optional[AdaptSettings] = None,
+               progress: Optional[Callable[[str, int, int], None]] = None,
+               examples: Optional[Iterable[Any]] = None,
+               **overrides: Any) -> AdaptReport:
+    """Adapt ``pipe``'s model in place to unlabeled in-domain texts by self-training on
+    its own confident predictions (:func:`self_train`); returns a report
+    (``report.summary()``). Save the pipeline afterwards as usual. The pipe's method
+    ``pipe.adapt(texts, ...)``.
+
+    texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)
+        or Docs; gold cats on them are not read.
+    nlp: the pipeline, needed when ``texts`` are strings.
+    labels: the labels to adapt to (default: the pipe's); they become the pipe's.
+    multi_label: the mode to adapt for (default: the pipe's); it becomes the pipe's.
+    settings: an ``AdaptSettings``; ``overrides``: its fields by name
+        (``steps=50``, ``seed=1``, ...), applied over ``settings``.
+    progress: called as ``progress(stage, done, total)``.
+    examples: labeled seeds, ``{"text": ..., "labels": [...]}`` dicts (a ``"where"`` key,
+        e.g. "file line 3", names one in errors) or ``(text, labels)`` pairs: trained on
+        with the pseudo-labels; with no ``texts``, the pipe is fine-tuned on them alone.
+    """
+    settings = (settings or AdaptSettings()).with_overrides(f"{pipe.name}.adapt", **overrides)
+
+    def as_doc(text: Union[str, Doc]) -> Doc:
+        if isinstance(text, str):
+            if nlp is None:
+                raise GliZNetInputError(f"{pipe.name}.adapt: texts are strings, so pass "
+                                        "nlp=... to make Docs of them (or pass Docs)")
+            return nlp.make_doc(text)
+        return text
+
+    docs = [as_doc(text) for text in texts]
+    seeds = []
+    for i, item in enumerate(examples or ()):
+        where = f"example {i}"
+        if isinstance(item, dict):
+            where = str(item.get("where", where))
+            text, gold = item.get("text"), item.get("labels")
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            text, gold = item
+        else:
+            raise GliZNetInputError(f"{pipe.name}.adapt: {where} must be a "
+                                    f"{{'text', 'labels'}} dict or a (text, labels) pair")
+        if not isinstance(text, (str, Doc)) or not isinstance(gold, (list, tuple)) \
+                or not all(isinstance(g, str) for g in gold):
+            raise GliZNetInputError(f"{pipe.name}.adapt: {where} needs a text and a list of "
+                                    f"label strings, got {text!r:.60}, {gold!r:.60}")
+        seeds.append(Seed(as_doc(text), list(gold), where))
+    return self_train(pipe, docs, labels=labels, multi_label=multi_label, settings=settings,
+                      progress=progress, seeds=seeds)
