@@ -56,7 +56,7 @@ from .runtime_settings import (
     RuntimeSetting,
     SettingsCache,
     change_settings,
-    labels_for_doc,
+    doc_labels,
     new_pipe_cfg,
 )
 from ..settings import DecisionSettings, validate_rule
@@ -239,7 +239,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     def _predict(self, docs: Iterable[Doc], settings: CallSettings) -> Prediction:
         docs = list(docs)
-        resolved = [labels_for_doc(doc, settings, self.name) for doc in docs]
+        resolved = [doc_labels(doc, settings, self.name) for doc in docs]
         if not docs:
             return Prediction(settings)
         encoder = ensure_loaded(self.model).get_encoder()

@@ -69,7 +69,11 @@ def config_can_hold(value: Any) -> bool:
 
 def write_setting(pipe: Any, key: str, value: Any) -> None:
     """Store an already validated setting in ``pipe.cfg``; a runtime setting goes into
-    the pipeline's config too when the config can hold it."""
+    the pipeline's config too when the config can hold it. The labels' examples are
+    kept only when there are some (a pipe without examples has the ``cfg`` it had)."""
+    if key == "label_examples" and not value:
+        pipe.cfg.pop(key, None)
+        return
     pipe.cfg[key] = value
     nlp = pipeline_of(pipe) if key in RUNTIME_SETTINGS else None
     name = next((n for n, proc in nlp.components if proc is pipe), None) if nlp is not None else None
@@ -83,7 +87,8 @@ def config_settings(pipe: Any) -> Dict[str, Any]:
     :func:`restore_settings` keeps over saved values); empty outside a pipeline."""
     if pipeline_of(pipe) is None:
         return {}
-    return {k: pipe.cfg[k] for k in (*RUNTIME_SETTINGS, "label_examples")}
+    return {**{k: pipe.cfg[k] for k in RUNTIME_SETTINGS},
+            "label_examples": pipe.cfg.get("label_examples", {})}
 
 
 def restore_settings(pipe: Any, given: Mapping[str, Any]) -> None:
@@ -93,12 +98,12 @@ def restore_settings(pipe: Any, given: Mapping[str, Any]) -> None:
     :func:`write_setting`, so the pipeline's config says what the pipe uses."""
     pipe.cfg["labels"] = [tuple(p) for p in pipe.cfg["labels"]]  # JSON gives lists
     saved = {k: tuple(v) for k, v in pipe.cfg.get("label_examples", {}).items()}
-    pipe.cfg["label_examples"] = saved  # the labels' examples go with the labels
+    write_setting(pipe, "label_examples", saved)  # the labels' examples go with the labels
     for key in RUNTIME_SETTINGS:
         if key in given and config_can_hold(config_value(key, given[key],
                                                          given.get("label_examples"))) \
                 and config_can_hold(config_value(key, pipe.cfg[key], saved)):
             pipe.cfg[key] = given[key]
             if key == "labels":
-                pipe.cfg["label_examples"] = given.get("label_examples", {})
+                write_setting(pipe, "label_examples", given.get("label_examples", {}))
         write_setting(pipe, key, pipe.cfg[key])

@@ -6,7 +6,8 @@
   ``component_cfg``; :meth:`CallSettings.with_overrides`). ``predict`` puts them in its
   ``Prediction``, so ``set_annotations`` reads them from there.
 - :func:`new_pipe_cfg`: a new pipe's settings (its ``cfg``), each checked.
-- :func:`labels_for_doc`: the labels a doc is scored against (and their examples).
+- :func:`labels_for_doc`: the labels a doc is scored against (:func:`doc_labels`: and
+  their examples).
 - :class:`RuntimeSetting`: the pipe's attributes for its settings (``pipe.threshold =
   0.3``): a value is checked by :func:`checked_changes`, through the one validation of
   its group in ``settings.py``, and written through ``config_mirror.write_setting``.
@@ -49,8 +50,8 @@ def new_pipe_cfg(where: str, *, labels: LabelsArg = (), multi_label: bool = True
     validate_thresholds(decision.thresholds, [k for k, _ in pairs], f"{where} thresholds")
     long_text = long_text_settings(where, **{k: settings[k] for k in LONG_TEXT_KEYS if k in settings})
     training = TrainingSettings(**{k: settings[k] for k in training_keys if k in settings})
-    return {"labels": pairs, "label_examples": examples, "multi_label": bool(multi_label),
-            **decision.config(),
+    return {"labels": pairs, **({"label_examples": examples} if examples else {}),
+            "multi_label": bool(multi_label), **decision.config(),
             "cats_top_k": validate_top_k(cats_top_k), **asdict(training), **long_text.as_dict(),
             "label_stats": {}}
 
@@ -143,11 +144,15 @@ class SettingsCache:
         return self._settings
 
 
-def labels_for_doc(doc: Doc, settings: CallSettings, where: str
-                   ) -> Tuple[LabelPairs, LabelExamples]:
+def labels_for_doc(doc: Doc, settings: CallSettings, where: str) -> LabelPairs:
     """The labels ``doc`` is scored against, as (key written to doc.cats, text the model
-    reads) pairs, and their examples: its own ``doc._.gliznet_labels``, else the call's
-    (``settings.labels``); an error naming the ways to give labels when there are none."""
+    reads) pairs: its own ``doc._.gliznet_labels``, else the call's (``settings.labels``);
+    an error naming the ways to give labels when there are none."""
+    return doc_labels(doc, settings, where)[0]
+
+
+def doc_labels(doc: Doc, settings: CallSettings, where: str) -> Tuple[LabelPairs, LabelExamples]:
+    """:func:`labels_for_doc` and the examples of those labels (label key -> texts)."""
     own = doc._.gliznet_labels
     pairs, examples = (label_specs(own, "doc._.gliznet_labels") if own is not None
                        else (settings.labels, settings.label_examples))
