@@ -221,7 +221,32 @@ def table(results: Dict[str, Any], sets: List[str], shots: List[int]) -> str:
             means = [f"{np.mean(cols[m]):.3f}" if not np.isnan(cols[m]).any() else "" for m in METHODS]
             lines.append(f"| mean of {n} single-label | " + " | ".join(means) +
                          f" | {np.mean(cols['examples']) - np.mean(cols['raw']):+.3f} |")
+        lines += criteria(cell, sets, k)
     return "\n".join(lines)
+
+
+def criteria(cell, sets: List[str], k: int) -> List[str]:
+    """The issue's done criteria for each method against raw, on the sets that have both."""
+    out = ["", f"Done criteria at {k} examples per label (single-label: mean >= raw + 0.10, no set "
+               f"below raw - 0.01, banking77 >= 0.75; multi-label: >= raw (margin rule) + 0.05):", ""]
+    for m in ("examples", "finetune", "setfit"):
+        pairs = {s: (cell(s, "raw", k), cell(s, m, k)) for s in sets if s in SINGLE}
+        pairs = {s: p for s, p in pairs.items() if None not in p}
+        if not pairs:
+            continue
+        gain = np.mean([b for _, b in pairs.values()]) - np.mean([a for a, _ in pairs.values()])
+        below = [s for s, (a, b) in pairs.items() if b < a - 0.01]
+        bank = pairs.get("banking77", (None, None))[1]
+        out.append(f"- {m} ({len(pairs)} sets): mean {gain:+.3f} over raw "
+                   f"({'met' if gain >= 0.10 else 'not met'}); below raw - 0.01: "
+                   f"{', '.join(below) if below else 'none'}; banking77 "
+                   f"{'n/a' if bank is None else f'{bank:.3f}'}")
+        multi = {s: (cell(s, "raw", k), cell(s, m, k)) for s in sets if s in MULTI}
+        multi = {s: p for s, p in multi.items() if None not in p}
+        if multi:
+            out[-1] += "; multi-label: " + ", ".join(
+                f"{s} {b:.3f} vs {a:.3f} ({b - a:+.3f})" for s, (a, b) in multi.items())
+    return out
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
