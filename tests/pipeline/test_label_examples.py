@@ -249,3 +249,17 @@ def test_adapt_command_reads_examples_without_a_corpus(tiny_isolated_gliznet_dir
         read_examples_file(path)
     with pytest.raises(GliZNetInputError, match="needs an unlabeled corpus, --examples, or both"):
         adapt_pipeline(tmp_path / "start", None, tmp_path / "out2")
+
+
+def test_adapt_command_line_takes_the_corpus_as_optional():
+    import argparse
+
+    from spacy_gliznet.cli import adapt
+
+    parser = argparse.ArgumentParser()
+    adapt.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["adapt", "default", "out", "--examples", "seeds.jsonl"])
+    assert (args.pipeline, args.unlabeled, args.output, args.examples) == \
+        ("default", None, "out", "seeds.jsonl")
+    args = parser.parse_args(["adapt", "default", "corpus.jsonl", "out"])
+    assert (args.unlabeled, args.output, args.examples) == ("corpus.jsonl", "out", None)
