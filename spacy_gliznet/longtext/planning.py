@@ -1,11 +1,14 @@
 """What the ``gliznet_textcat`` component sends to the model for a batch of docs:
 whole docs, their windows, their sentences or ``doc.spans[key]`` spans, all in one
 flat list of (text, label texts) inputs, and where each input's scores go back
-(:class:`ScoringPlan`; ``aggregation.collect_scores`` reads it)."""
+(:class:`ScoringPlan`; ``aggregation.collect_scores`` reads it). A batch's texts are
+tokenized in one call, and the layer reads their ids from the plan."""
 
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
@@ -36,11 +39,28 @@ class DocPlan:
 
 @dataclass
 class ScoringPlan:
-    """Model inputs for a batch of docs and how their scores map back."""
+    """Model inputs for a batch of docs and how their scores map back.
+
+    inputs: (text, label texts) of each model input.
+    token_ids: per input, its text's token ids where planning tokenized it already
+        (None: not known); the layer reads them instead of tokenizing again.
+    """
 
     settings: LongTextSettings
     inputs: List[Tuple[str, List[str]]]
     docs: List[DocPlan]
+    token_ids: List[Optional[List[int]]] = field(default_factory=list)
+
+    def layer_inputs(self) -> List[Tuple[str, List[str], Optional[List[int]]]]:
+        """What the Thinc layer reads: ``(text, label texts, token ids or None)`` per input."""
+        ids = self.token_ids or [None] * len(self.inputs)
+        return [(text, labels, i) for (text, labels), i in zip(self.inputs, ids)]
+
+
+@lru_cache(maxsize=8)
+def _long_run(limit: int) -> "re.Pattern[str]":
+    """A run of more than ``limit`` non-space characters (a "word" of ``str.split``)."""
+    return re.compile(r"\S{%d,}" % (limit + 1))
 
 
 def unread_chars(tokenizer, text: str) -> int:
@@ -49,7 +69,7 @@ def unread_chars(tokenizer, text: str) -> int:
     token, whatever it holds. 0 for other tokenizers."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
-    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+    if not limit or len(text) <= limit or not _long_run(limit).search(text):
         return 0
     if backend.normalizer is not None:
         text = backend.normalizer.normalize_str(text)
@@ -70,55 +90,62 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     """Model inputs for ``docs`` (each with its label pairs) under ``settings``.
 
     ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
+    Every text to score (docs and spans) is tokenized in one call; a text that fits
+    the model goes to it with those ids, and only a longer one is tokenized again
+    (with character offsets, to cut it into windows).
     """
-    plan = ScoringPlan(settings, [], [])
-    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
+    plan = ScoringPlan(settings, [], [], [])
+    doc_texts = [doc.text for doc in docs]  # once: a Doc builds its text from its tokens
+    unread = [unread_chars(encoder.tokenizer, text) for text in doc_texts]
     if any(unread):
         warnings.warn(
             f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
             f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
             f"reaches the model as one unknown token, so its content does not change the scores",
             UnreadTextWarning, stacklevel=3)
-    if settings.long_text == "windows":
+    windows = settings.long_text == "windows"
+    if windows:
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
+    # every doc's targets (the doc itself and/or its spans) and their texts, in one list
+    targets_of: List[List[Target]] = []
+    texts: List[str] = []
+    for doc, text in zip(docs, doc_texts):
+        spans = doc_spans(doc, settings, where)
+        score_doc = settings.doc_cats == "doc" or (settings.doc_cats == "spans" and not spans)
+        targets: List[Target] = [doc] if score_doc else []
+        targets.extend(spans)
+        targets_of.append(targets)
+        texts.extend(text if t is doc else text[t.start_char:t.end_char] for t in targets)
+    # ids only: most texts fit, and offsets cost more than the tokenizing itself
+    ids = tokenize(encoder.tokenizer, texts)["input_ids"] if texts else []
     budgets: Dict[Tuple[str, ...], int] = {}
-    spans_of = [doc_spans(doc, settings, where) for doc in docs]
     texts_of: Dict[int, List[str]] = {}  # docs that share one label list share its texts
-    for doc, p, spans in zip(docs, pairs, spans_of):
+    k = 0  # position in `texts` and `ids`
+    for doc, p, targets in zip(docs, pairs, targets_of):
         label_texts = texts_of.get(id(p))
         if label_texts is None:
             label_texts = texts_of[id(p)] = [t for _, t in p]
-        targets: List[Target] = []
-        score_doc = settings.doc_cats == "doc" or (settings.doc_cats == "spans" and not spans)
-        if score_doc:
-            targets.append(doc)
-        targets.extend(spans)
-        texts = [t.text for t in targets]  # once: a Doc builds its text from its tokens
         dp = DocPlan(p, None)
-        if settings.long_text == "windows" and targets:
+        if windows and targets:
             key = tuple(label_texts)
-            if key not in budgets:
-                budgets[key] = text_budget(encoder, label_texts)
-            budget = budgets[key]
-            # ids only: most texts fit, and offsets cost more than the tokenizing itself;
-            # window_pieces tokenizes a text that does not fit again, with offsets
-            ids = tokenize(encoder.tokenizer, texts)["input_ids"]
-        for i, target in enumerate(targets):
+            budget = budgets.get(key)
+            if budget is None:
+                budget = budgets[key] = text_budget(encoder, label_texts)
+        for target in targets:
             first = len(plan.inputs)
-            if settings.long_text == "windows":
-                pieces = window_pieces(target, encoder.tokenizer, budget, overlap,
-                                       ids_offsets=(ids[i], None) if len(ids[i]) <= budget else None,
-                                       text=texts[i])
-                if len(pieces) == 1:
-                    plan.inputs.append((texts[i], label_texts))
-                else:
-                    base = target.start_char if isinstance(target, Span) else 0
-                    plan.inputs.extend((text_of(texts[i], base, pc.start_char, pc.end_char), label_texts)
-                                       for pc in pieces)
-                n = len(pieces)
-            else:
-                plan.inputs.append((texts[i], label_texts))
+            text, text_ids = texts[k], ids[k]
+            k += 1
+            if not windows or len(text_ids) <= budget:
+                plan.inputs.append((text, label_texts))
+                plan.token_ids.append(text_ids)
                 n = 1
+            else:  # longer than the model: windows (this text alone is tokenized again)
+                pieces = window_pieces(target, encoder.tokenizer, budget, overlap, text=text)
+                base = target.start_char if isinstance(target, Span) else 0
+                for pc in pieces:
+                    plan.inputs.append((text_of(text, base, pc.start_char, pc.end_char), label_texts))
+                    plan.token_ids.append(None)
+                n = len(pieces)
             st = ScoredText(None if target is doc else target, first, n)
             if target is doc:
                 dp.doc = st

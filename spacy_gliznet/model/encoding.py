@@ -183,6 +183,17 @@ class GliZNetEncoder:
             return []
         return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
+    def _known_or_tokenized(self, texts: Sequence[str],
+                            known: Optional[Sequence[Optional[Sequence[int]]]]) -> List[List[int]]:
+        """Token ids of each text: ``known[i]`` where given, the others in one call."""
+        if known is None:
+            return self._tokenize(list(texts))
+        missing = [i for i, ids in enumerate(known) if ids is None]
+        out = [ids if isinstance(ids, list) or ids is None else list(ids) for ids in known]
+        for i, ids in zip(missing, self._tokenize([texts[i] for i in missing])):
+            out[i] = ids
+        return out
+
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
         """Token ids of each label, cached across calls."""
         missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
@@ -284,17 +295,25 @@ class GliZNetEncoder:
         text_mask.extend([0] * (len(ids) - len(text_mask)))
         return EncodedPass(ids, label_tokens, label_markers, text_mask, example, slots)
 
-    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> List[EncodedInput]:
-        """Encode texts, each with its own label list (already validated)."""
+    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]],
+               text_ids: Optional[Sequence[Optional[Sequence[int]]]] = None) -> List[EncodedInput]:
+        """Encode texts, each with its own label list (already validated).
+
+        text_ids: per text, its token ids as :func:`tokenize` gives them with this
+            encoder's tokenizer, where the caller has them already (None: not known);
+            the texts without are tokenized here, in one call.
+        """
         if len(texts) != len(labels):
             raise GliZNetInputError(
                 f"Got {len(texts)} texts but {len(labels)} label lists"
             )
+        if text_ids is not None and len(text_ids) != len(texts):
+            raise GliZNetInputError(f"Got {len(texts)} texts but {len(text_ids)} token id lists")
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise GliZNetInputError(f"Texts must be strings; text {i} is {type(t).__name__}")
             check_unicode(t, f"Text {i}")
-        text_ids = self._tokenize(list(texts))
+        text_ids = self._known_or_tokenized(texts, text_ids)
         out = []
         sides: Dict[Tuple[str, ...], LabelSide] = {}
         side_of: Dict[int, LabelSide] = {}  # inputs often share one label list object

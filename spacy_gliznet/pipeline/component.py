@@ -336,7 +336,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         plan = plan_scoring(docs, pairs, self.long_text_settings(**settings), encoder, self.name)
         if not plan.inputs:
             return Prediction(pairs, plan, LayerOutput([], logits=[]))
-        return Prediction(pairs, plan, self.model.predict(plan.inputs))
+        return Prediction(pairs, plan, self.model.predict(plan.layer_inputs()))
 
     def set_annotations(self, docs: Iterable[Doc], scores: Prediction,
                         multi_label: Optional[bool] = None,
