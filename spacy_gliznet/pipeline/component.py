@@ -360,11 +360,14 @@ class GliZNetTextCategorizer(TrainablePipe):
         truncated = 0
         per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
-        for doc, out in zip(docs, per_doc):
+        # every doc's decision at once (docs of one label list as one matrix); first:
+        # NaN scores raise before anything is written
+        decided = decisions.decided_labels_of_rows(
+            [None if out.cats is None else (out.keys, out.values) for out in per_doc],
+            multi_label=multi, settings=rule)
+        for doc, out, predicted in zip(docs, per_doc, decided):
             if out.cats is not None:
-                predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
-                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=rule)
-                doc.cats.update(decisions.top_k_cats(out.cats, top_k))
+                doc.cats.update(out.cats if top_k is None else decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats

@@ -34,7 +34,7 @@ rule. Scores equal to a cut-off pass it.
 Per-label thresholds are tuned by ``metrics.tune_thresholds`` on dev data.
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -143,6 +143,41 @@ def decided_labels(labels: Sequence[str], scores: Sequence[float], *, multi_labe
     mask = decide_labels(s, labels, multi_label=multi_label, settings=settings)
     order = sorted(np.nonzero(mask)[0], key=lambda i: (-s[i], i))
     return [labels[i] for i in order]
+
+
+def decided_labels_of_rows(rows: Sequence[Optional[Tuple[Sequence[str], np.ndarray]]], *,
+                          multi_label: bool = True, settings: Optional[DecisionSettings] = None
+                          ) -> List[Optional[List[str]]]:
+    """The labels each of many docs gets, highest score first (as :func:`decided_labels`).
+
+    rows: per doc, ``(labels, scores)`` (None: no decision, None back). Docs whose
+        ``labels`` are one list object are decided together, as one (docs, labels)
+        matrix: the cut-offs and the rule are worked out once per label list, not per
+        doc. A NaN score anywhere raises before any decision is returned.
+    """
+    groups: Dict[int, List[int]] = {}
+    for i, row in enumerate(rows):
+        if row is not None:
+            groups.setdefault(id(row[0]), []).append(i)
+    out: List[Optional[List[str]]] = [None] * len(rows)
+    decided = []
+    for members in groups.values():
+        labels = list(rows[members[0]][0])
+        if not labels:
+            decided.append((members, labels, None, None))
+            continue
+        s = np.stack([np.asarray(rows[i][1], dtype=np.float64) for i in members])
+        decided.append((members, labels, s, decide_labels(s, labels, multi_label=multi_label,
+                                                          settings=settings)))
+    for members, labels, s, mask in decided:
+        for r, i in enumerate(members):
+            if mask is None:
+                out[i] = []
+                continue
+            idx = np.nonzero(mask[r])[0]
+            order = idx[np.lexsort((idx, -s[r, idx]))]  # best first; ties: label order
+            out[i] = [labels[j] for j in order.tolist()]
+    return out
 
 
 def decide_cats(cats: Mapping[str, float], labels: Optional[Sequence[str]] = None, *,
