@@ -356,8 +356,9 @@ def label_scores(text_unit: torch.Tensor, label_unit: torch.Tensor,
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of (B, S, D) token vectors over the positions where the (B, S) mask is 1."""
-    m = mask.unsqueeze(-1).to(values.dtype)
-    return (values * m).sum(1) / m.sum(1).clamp(min=1.0)
+    m = mask.to(values.dtype)
+    # one (B, 1, S) x (B, S, D) product: no (B, S, D) temporary
+    return torch.bmm(m.unsqueeze(1), values).squeeze(1) / m.sum(1, keepdim=True).clamp(min=1.0)
 
 
 def _scatter_mean(values: torch.Tensor, index: torch.Tensor, n_labels: int) -> torch.Tensor:

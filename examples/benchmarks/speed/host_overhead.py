@@ -208,7 +208,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", choices=["stub", "real"], default="stub")
     p.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
     p.add_argument("--data", type=Path, default=DATA, help="folder with manifest.json and the JSONL sets")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: 1 with the stub backbone, whose little tensor work "
+                        "only loses to thread hand-offs on a busy machine; torch's own with the real one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compare", type=Path, default=None,
                    help="root of another checkout of the package, measured alternately in subprocesses")
@@ -239,6 +241,8 @@ def run_worker(tree: Path, args: argparse.Namespace) -> Dict[str, float]:
 
 def main(argv=None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
+    if args.threads is None and args.backbone == "stub":
+        args.threads = 1
     texts, labels = load_texts(args.data, args.docs, args.labels, args.seed)
     if args.worker:
         import spacy_gliznet
@@ -247,7 +251,8 @@ def main(argv=None) -> Dict[str, Dict[str, float]]:
         print(json.dumps({"package": spacy_gliznet.__file__, "docs_per_s": runs}))
         return {"this": medians(runs)}
     print(f"{len(texts)} texts, {len(labels)} labels, batch {args.batch_size}, backbone {args.backbone}, "
-          f"{args.repeat} repeat(s); load average before: {load_average()}", flush=True)
+          f"torch threads {args.threads or 'default'}, {args.repeat} repeat(s); "
+          f"load average before: {load_average()}", flush=True)
     if args.compare is None:
         runs = measure(texts, labels, args.batch_size, args.repeat, args.model, args.backbone, args.threads)
         columns = {f"this ({git_head(REPO)})": medians(runs)}
