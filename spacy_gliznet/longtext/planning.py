@@ -120,32 +120,46 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     ids = tokenize(encoder.tokenizer, texts)["input_ids"] if texts else []
     budgets: Dict[Tuple[str, ...], int] = {}
     texts_of: Dict[int, List[str]] = {}  # docs that share one label list share its texts
-    k = 0  # position in `texts` and `ids`
-    for doc, p, targets in zip(docs, pairs, targets_of):
+    label_texts_of: List[List[str]] = []
+    budget_of: List[int] = []  # per text: the text tokens its labels leave (windows)
+    for p, targets in zip(pairs, targets_of):
         label_texts = texts_of.get(id(p))
         if label_texts is None:
             label_texts = texts_of[id(p)] = [t for _, t in p]
-        dp = DocPlan(p, None)
+        label_texts_of.append(label_texts)
         if windows and targets:
             key = tuple(label_texts)
-            budget = budgets.get(key)
-            if budget is None:
-                budget = budgets[key] = text_budget(encoder, label_texts)
+            if key not in budgets:
+                budgets[key] = text_budget(encoder, label_texts)
+            budget_of.extend([budgets[key]] * len(targets))
+    # the texts longer than the model, tokenized again with character offsets (to cut
+    # them into windows): all of them in one call
+    long_rows = [i for i, b in enumerate(budget_of) if len(ids[i]) > b] if windows else []
+    offsets = {}
+    if long_rows:
+        fast = bool(getattr(encoder.tokenizer, "is_fast", False))
+        enc = tokenize(encoder.tokenizer, [texts[i] for i in long_rows], fast)
+        for j, i in enumerate(long_rows):
+            offsets[i] = (enc["input_ids"][j], enc["offset_mapping"][j] if fast else None)
+    k = 0  # position in `texts` and `ids`
+    for doc, p, label_texts, targets in zip(docs, pairs, label_texts_of, targets_of):
+        dp = DocPlan(p, None)
         for target in targets:
             first = len(plan.inputs)
             text, text_ids = texts[k], ids[k]
-            k += 1
-            if not windows or len(text_ids) <= budget:
+            if k not in offsets:
                 plan.inputs.append((text, label_texts))
                 plan.token_ids.append(text_ids)
                 n = 1
-            else:  # longer than the model: windows (this text alone is tokenized again)
-                pieces = window_pieces(target, encoder.tokenizer, budget, overlap, text=text)
+            else:  # longer than the model: windows
+                pieces = window_pieces(target, encoder.tokenizer, budget_of[k], overlap,
+                                       ids_offsets=offsets[k], text=text)
                 base = target.start_char if isinstance(target, Span) else 0
                 for pc in pieces:
                     plan.inputs.append((text_of(text, base, pc.start_char, pc.end_char), label_texts))
                     plan.token_ids.append(None)
                 n = len(pieces)
+            k += 1
             st = ScoredText(None if target is doc else target, first, n)
             if target is doc:
                 dp.doc = st
