@@ -79,7 +79,8 @@ def unread_chars(tokenizer, text: str) -> int:
 
 def text_budget(encoder, label_texts: Sequence[str]) -> int:
     """Text tokens the encoder keeps, with these labels, of a text of any length."""
-    encoder.encode([""], [list(label_texts)])  # the encoder's own errors for unusable labels
+    # the encoder's own errors for unusable labels (an empty text: nothing to tokenize)
+    encoder.encode([""], [list(label_texts)], text_ids=[[]])
     lens = [len(ids) for ids in encoder.label_ids(list(label_texts))]
     keep, _ = encoder.plan(sys.maxsize // 4, lens)
     return int(keep)
