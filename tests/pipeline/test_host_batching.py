@@ -130,8 +130,8 @@ def test_batch_decisions_equal_per_doc_decisions(settings, multi_label):
     abc, xy = ["a", "b", "c"], ["x", "y"]
     rows = [(abc, rng.random(3)), None, (xy, rng.random(2)), (abc, np.array([0.5, 0.5, 0.2])),
             (abc, rng.random(3)), ([], np.zeros(0))]
-    got = decisions.decided_labels_of_rows(rows, multi_label=multi_label, settings=settings)
-    want = [None if r is None else decisions.decided_labels(
+    got = decisions.predicted_labels_of_rows(rows, multi_label=multi_label, settings=settings)
+    want = [None if r is None else decisions.predicted_labels(
         r[0], list(r[1]), multi_label=multi_label, settings=settings) for r in rows]
     assert got == want
 
@@ -141,4 +141,4 @@ def test_batch_decisions_refuse_nan_scores():
 
     rows = [(["a", "b"], np.array([0.1, 0.2])), (["a", "b"], np.array([np.nan, 0.2]))]
     with pytest.raises(GliZNetInputError, match="NaN"):
-        decisions.decided_labels_of_rows(rows)
+        decisions.predicted_labels_of_rows(rows)

@@ -165,9 +165,6 @@ def pipe_scores(nlp, texts: Sequence[str], labels: Sequence[str], batch_size: in
     return np.array([[doc.cats[k] for k in labels] for doc in nlp.pipe(texts, batch_size=batch_size)])
 
 
-# -- training (optional) ------------------------------------------------------------
-HEAD_SETTINGS = ("text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
-                 "projector_init", "logit_scale_init", "dropout")
 LOG_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+([-\d.]+)\s")
 
 
@@ -187,6 +184,7 @@ def loss_windows(log: str) -> List[Tuple[int, float]]:
 
 def train(data: Path, model: Optional[str], use_gpu: bool, args: argparse.Namespace, workdir: Path) -> dict:
     import spacy_gliznet
+    from spacy_gliznet.model.config import HEAD_SETTINGS
 
     package = Path(spacy_gliznet.__file__).parent
     code = workdir / "register.py"  # the factory without entry points (a PYTHONPATH install)
