@@ -126,7 +126,7 @@ def check_batch_tokens(batch_tokens: Optional[int]) -> Optional[int]:
     if batch_tokens is None:
         return None
     if isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int) or batch_tokens < 0:
-        raise ValueError(f"batch_tokens must be None or an integer >= 0, got {batch_tokens!r}")
+        raise GliZNetConfigError(f"batch_tokens must be None or an integer >= 0, got {batch_tokens!r}")
     return batch_tokens
 
 

@@ -11,6 +11,7 @@
 
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
 from spacy.tokens import Doc, Span
 
 from ..longtext.aggregation import DocScores
@@ -33,9 +34,8 @@ def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
     truncated = 0
     # every doc's decision at once, the docs of one label list as one (docs, labels) matrix;
     # first: NaN scores raise before anything is written
-    decided = predicted_labels_of_rows(
-        [None if out.cats is None else (out.keys, out.values) for out in per_doc],
-        multi_label=multi, settings=decision)
+    decided = predicted_labels_of_rows([_score_row(out) for out in per_doc],
+                                       multi_label=multi, settings=decision)
     for doc, out, predicted in zip(docs, per_doc, decided):
         if out.cats is not None:
             doc.cats.update(out.cats if top_k is None else top_k_cats(out.cats, top_k))
@@ -47,6 +47,15 @@ def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
         doc._.gliznet_truncated = out.truncated
         truncated += out.truncated
     return truncated
+
+
+def _score_row(out: DocScores) -> Optional[Tuple[List[str], np.ndarray]]:
+    """A doc's (label keys, scores) for the batch decisions; None: no cats to decide."""
+    if out.cats is None:
+        return None
+    if out.keys is not None and out.values is not None:
+        return out.keys, out.values  # the keys list is shared by the docs of one label list
+    return list(out.cats), np.fromiter(out.cats.values(), dtype=np.float64, count=len(out.cats))
 
 
 def write_span_labels(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],
