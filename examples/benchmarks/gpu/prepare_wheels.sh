@@ -14,7 +14,7 @@
 # model) plus its carried paths, 64 MiB in all, so the wheels do not fit as they come (spaCy's
 # alone is 35 MB, mostly debug symbols): each set is installed here with
 # `pip install --no-deps --target`, its shared objects stripped of debug symbols, its tests,
-# scripts and Cython/C sources dropped (and transformers' model families but auto and bert),
+# scripts and Cython/C sources dropped (and transformers' TensorFlow/Flax models),
 # and packed as one .tar.xz:
 #
 #   OUT/site-pure.tar.xz     pure-Python packages and the abi3 tokenizers wheel (any CPython 3)
@@ -73,10 +73,11 @@ pip_ install --no-deps --no-compile --no-index --target "$STAGE/pure" "$CACHE"/p
 pip_ install --no-deps --no-compile --no-index --target "$STAGE/pure" $PLATFORMS \
     --python-version 3.12 --implementation cp --abi abi3 --only-binary=:all: "$CACHE"/abi3/*.whl
 slim "$STAGE/pure"
-# transformers' model families but the ones a BERT-backed GliZNet loads (its models load
-# lazily, by name): 41 of its 48 MB unpacked
-find "$STAGE/pure/transformers/models" -mindepth 1 -maxdepth 1 -type d \
-    ! -name auto ! -name bert -exec rm -rf {} +
+# transformers' TensorFlow and Flax models and its checkpoint conversion scripts (never
+# imported here: no TensorFlow, no Flax; its PyTorch models stay, as its auto classes import
+# some of them)
+find "$STAGE/pure/transformers/models" -type f \( -name "modeling_tf_*.py" \
+    -o -name "modeling_flax_*.py" -o -name "convert_*.py" \) -delete
 tar -cJf "$OUT/site-pure.tar.xz" -C "$STAGE/pure" .
 { echo "site-pure.tar.xz:"; ls "$STAGE/pure" | grep dist-info | sed 's/^/  /'; } >> "$OUT/MANIFEST.txt"
 

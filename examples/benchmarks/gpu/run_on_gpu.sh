@@ -43,7 +43,10 @@ export PYTHONPATH="$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 "$PY" - <<'PYEOF'
 import importlib
-for name in ("torch", "numpy", "cupy", "spacy", "thinc", "transformers", "tokenizers", "spacy_gliznet"):
+# transformers.modeling_utils imports the image's accelerate (and kernels, peft... where
+# present) against the carried huggingface_hub: import it here, to stop early and say which
+for name in ("torch", "numpy", "cupy", "spacy", "thinc", "transformers", "tokenizers",
+             "transformers.modeling_utils", "transformers.models.bert.modeling_bert", "spacy_gliznet"):
     try:
         mod = importlib.import_module(name)
         print(f"  {name} {getattr(mod, '__version__', '')} ({mod.__file__})")
