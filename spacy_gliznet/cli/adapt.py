@@ -5,6 +5,7 @@ pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+from ..atomic import atomic_folder, check_output
 from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
@@ -44,12 +45,18 @@ def load_pipeline(pipeline: Union[str, Path], component: str):
 def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
                    output: Union[str, Path], *, labels: Optional[LabelsArg] = None,
                    multi_label: Optional[bool] = None, component: str = "gliznet_textcat",
-                   progress: bool = True, **settings: Any) -> AdaptReport:
+                   progress: bool = True, overwrite: bool = False,
+                   **settings: Any) -> AdaptReport:
     """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` and save the
     pipeline to ``output``; the report also goes to its ``meta.json``
-    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields."""
+    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields.
+
+    ``output`` is checked before any work (not an input, writable, and not an existing
+    non-empty folder unless ``overwrite``) and written atomically (``atomic.py``): a
+    failed or killed run leaves it absent or as it was."""
     from tqdm import tqdm
 
+    check_output(output, inputs=[pipeline, unlabeled], overwrite=overwrite)
     nlp = load_pipeline(pipeline, component)
     docs = read_unlabeled(unlabeled, nlp)
     bars: Dict[str, Any] = {}
@@ -69,8 +76,8 @@ def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
     for bar in bars.values():
         bar.close()
     nlp.meta["gliznet_adapt"] = report_dict(report, unlabeled)
-    output = Path(output)
-    nlp.to_disk(output)
+    with atomic_folder(output, overwrite) as tmp:
+        nlp.to_disk(tmp)
     return report
 
 
@@ -113,6 +120,8 @@ def add_parser(sub: Any) -> None:
         cmd.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value,
                          help=f"AdaptSettings.{name} (default: {shown})")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cmd.add_argument("--overwrite", action="store_true",
+                     help="replace OUTPUT if it is a non-empty folder (atomically)")
 
 
 def run(args: Any) -> AdaptReport:
@@ -120,7 +129,8 @@ def run(args: Any) -> AdaptReport:
     settings = {name: getattr(args, name) for name in AdaptSettings.__dataclass_fields__}
     report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
                             labels=read_labels_option(args.labels), multi_label=args.multi_label,
-                            component=args.component, progress=not args.no_progress, **settings)
+                            component=args.component, progress=not args.no_progress,
+                            overwrite=args.overwrite, **settings)
     print(report.summary())
     print(f"Saved the adapted pipeline to {args.output}")
     return report

@@ -18,6 +18,8 @@ from typing import List, Optional, Sequence
 
 from thinc.api import Config
 
+from ..atomic import check_output, write_text
+
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
 HEAD_SETTINGS = ("max_length", "text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
                  "projector_init", "logit_scale_init")
@@ -116,7 +118,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None,
                    help="training steps (default: 2000 on CPU, 20000 with --gpu); the warmup "
                         "and the learning-rate decay follow it")
-    p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    p.add_argument("--overwrite", "--force", dest="overwrite", action="store_true",
+                   help="replace OUTPUT if it exists")
     p.set_defaults(run=run)
 
 
@@ -132,15 +135,14 @@ def parse_labels(value: Optional[str]) -> List[str]:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.output != "-":
+        check_output(args.output, overwrite=args.overwrite, folder=False)
     text = make_config(parse_labels(args.labels), multi_label=args.multi_label, gpu=args.gpu,
                        model=args.model, max_steps=args.max_steps)
     if args.output == "-":
         print(text)
         return
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise SystemExit(f"{out} exists; pass --force to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf8")
+    write_text(out, text, args.overwrite)
     print(f"Wrote {out}. Train: python -m spacy train {out} --output out "
           f"--paths.train train.spacy --paths.dev dev.spacy")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
+from ..atomic import check_output, write_text
 from ..corpus.readers import MANIFEST, load_datasets
 
 
@@ -46,10 +47,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-fraction", type=float, default=0.0,
                    help="manifest folders without their own splits: the dev share for --split")
     p.add_argument("--json", default=None, help="also write the counts to this JSON file")
+    p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.json:
+        check_output(args.json, inputs=[args.data, args.pipeline], overwrite=args.overwrite,
+                     folder=False, what="--json")
     labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
     if args.pipeline:
         import spacy
@@ -63,5 +68,5 @@ def run(args: argparse.Namespace) -> None:
     for name, report in reports.items():
         report.print(f"Labels in {name}")
     if args.json:
-        Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in reports.items()},
-                                              indent=1), encoding="utf8")
+        write_text(args.json, json.dumps({k: r.to_dict() for k, r in reports.items()}, indent=1),
+                   args.overwrite)

@@ -5,6 +5,7 @@ highlighted (displaCy's span style). Open it in a browser."""
 import argparse
 from pathlib import Path
 
+from ..atomic import check_output, write_text
 from ..corpus.readers import read_unlabeled
 from ..settings import DECIDED_SPANS_KEY
 from ..pipeline.visualize import render_html
@@ -23,7 +24,9 @@ def load_pipeline(name: str, labels):
 
 
 def render(pipeline: str, input_path: str, output: str, *, labels=None,
-           span_source: str = "sents", component: str = "gliznet_textcat", limit: int = 50) -> int:
+           span_source: str = "sents", component: str = "gliznet_textcat", limit: int = 50,
+           overwrite: bool = False) -> int:
+    check_output(output, inputs=[pipeline, input_path], overwrite=overwrite, folder=False)
     nlp = load_pipeline(pipeline, labels)
     if component not in nlp.pipe_names:
         raise SystemExit(f"{pipeline} has no {component!r} component (it has {nlp.pipe_names})")
@@ -40,9 +43,8 @@ def render(pipeline: str, input_path: str, output: str, *, labels=None,
     if labels:
         settings["labels"] = labels
     docs = list(nlp.pipe(docs, component_cfg={component: settings}))
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(render_html(docs, key, title=f"{pipeline}: {Path(input_path).name}"),
-                            encoding="utf8")
+    write_text(output, render_html(docs, key, title=f"{pipeline}: {Path(input_path).name}"),
+               overwrite)
     return len(docs)
 
 
@@ -57,11 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "pipeline sets none) or doc.spans[spans_key]")
     p.add_argument("--component", default="gliznet_textcat", help="the component's name")
     p.add_argument("--limit", type=int, default=50, help="at most this many docs (0: all)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
     n = render(args.pipeline, args.input, args.output, labels=labels,
-               span_source=args.span_source, component=args.component, limit=args.limit)
+               span_source=args.span_source, component=args.component, limit=args.limit,
+               overwrite=args.overwrite)
     print(f"Wrote {n} docs to {args.output}")

@@ -29,6 +29,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
+from ..atomic import atomic_file, atomic_folder, check_output
 from ..errors import GliZNetInputError
 from ..labels import label_pairs, training_labels
 
@@ -256,13 +257,16 @@ def jsonl_to_docbin(
     holdout_fraction: float = 0.0,
     seed: int = 0,
     max_rows_per_dataset: int = 0,
+    overwrite: bool = False,
 ) -> int:
     """Write a manifest folder as one ``.spacy`` DocBin (cats with one fixed
     draw of negatives; ``doc._.gliznet_labels`` stored as user data), at most
     ``max_rows_per_dataset`` rows of each dataset (a seeded sample in file order;
-    0: all). Returns the number of docs written."""
+    0: all). Returns the number of docs written. ``output`` is checked first (not
+    in ``path``; an existing file only with ``overwrite``) and written atomically."""
     import spacy
 
+    check_output(output, inputs=[path], overwrite=overwrite, folder=False)
     nlp = spacy.blank(lang)
     rng = random.Random(seed)
     db = DocBin(attrs=[], store_user_data=True)
@@ -278,9 +282,8 @@ def jsonl_to_docbin(
                 doc._.gliznet_labels = list(cats)
             db.add(doc)
             n += 1
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    db.to_disk(output)
+    with atomic_file(output, overwrite) as tmp:
+        db.to_disk(tmp)
     return n
 
 
@@ -303,27 +306,33 @@ def write_split(
     exclude: Sequence[str] = (),
     max_rows_per_dataset: int = 0,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> int:
     """Copy one split of a manifest folder into a new manifest folder (e.g. the
-    held-out part of train_pool, for the benchmark command). Returns rows written."""
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    held-out part of train_pool, for the benchmark command). Returns rows written.
+
+    ``output`` must not be ``path`` or lie inside it, and a non-empty ``output`` (say,
+    another manifest folder, whose other entries would be lost) is refused unless
+    ``overwrite``, which replaces the whole folder; it is written atomically."""
+    check_output(output, inputs=[path], overwrite=overwrite)
     manifest = read_manifest(path)
     rng = random.Random(seed)
     out_manifest = {}
     total = 0
-    for d in load_datasets(path, datasets, exclude, split, holdout_fraction):
-        rows = sample_rows(d.rows, max_rows_per_dataset, rng)
-        entry = dict(manifest[d.name])
-        entry.pop("splits", None)  # one file now
-        entry["file"] = f"{d.name}.jsonl"
-        entry["rows"] = len(rows)
-        entry["notes"] = (f"{split} split (holdout_fraction={holdout_fraction}) of "
-                          f"{Path(path).name}/{manifest[d.name]['file']}")
-        srsly.write_jsonl(output / entry["file"], rows)
-        out_manifest[d.name] = entry
-        total += len(rows)
-    (output / MANIFEST).write_text(json.dumps(out_manifest, indent=1), encoding="utf8")
+    sets = load_datasets(path, datasets, exclude, split, holdout_fraction)
+    with atomic_folder(output, overwrite) as tmp:
+        for d in sets:
+            rows = sample_rows(d.rows, max_rows_per_dataset, rng)
+            entry = dict(manifest[d.name])
+            entry.pop("splits", None)  # one file now
+            entry["file"] = f"{d.name}.jsonl"
+            entry["rows"] = len(rows)
+            entry["notes"] = (f"{split} split (holdout_fraction={holdout_fraction}) of "
+                              f"{Path(path).name}/{manifest[d.name]['file']}")
+            srsly.write_jsonl(tmp / entry["file"], rows)
+            out_manifest[d.name] = entry
+            total += len(rows)
+        (tmp / MANIFEST).write_text(json.dumps(out_manifest, indent=1), encoding="utf8")
     return total
 
 

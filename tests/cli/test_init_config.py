@@ -16,7 +16,7 @@ from thinc.api import Adam, Config
 import spacy_gliznet
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.init_config import make_config
-from spacy_gliznet.errors import LearnRateWarning
+from spacy_gliznet.errors import GliZNetInputError, LearnRateWarning
 from spacy_gliznet.pipeline.learn_rate import MAX_SAFE_LEARN_RATE, warmup_linear_fraction
 
 CONFIGS = Path(spacy_gliznet.__file__).parent / "configs"
@@ -46,7 +46,7 @@ def test_init_config_writes_a_commented_config_with_the_settings_asked_for(tmp_p
     assert lr["@schedules"] == "spacy_gliznet.warmup_linear.v1" and lr["initial_rate"] <= MAX_SAFE_LEARN_RATE
     assert lr["total_steps"] == "${training.max_steps}"
     assert cfg["initialize"]["after_init"]["@callbacks"] == "spacy_gliznet.label_report.v1"
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(GliZNetInputError, match="exists.*--overwrite"):
         main(["init-config", str(out)])
 
 
