@@ -45,6 +45,7 @@ from .decisions import logits_of
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import LabelsArg, label_pairs
 from ..model.checkpoints import interpolate_states
+from ..settings import validate_bool, validate_int, validate_number
 from .layer import ensure_loaded
 
 
@@ -86,26 +87,20 @@ class AdaptSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Every field checked by the one settings validation (``settings.py``): a
+        string or a float where a whole number goes (``seed="7"``, ``seed=1.5``) is an
+        error naming the field."""
         for name in ("per_label", "batch_size", "negatives", "iterations", "min_texts"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise GliZNetInputError(f"adapt: {name} must be an integer >= 1, got {value!r}")
-        if self.steps is not None and (isinstance(self.steps, bool)
-                                       or not isinstance(self.steps, int) or self.steps < 0):
-            raise GliZNetInputError(f"adapt: steps must be an integer >= 0 or None, "
-                                    f"got {self.steps!r}")
-        if isinstance(self.min_per_label, bool) or not isinstance(self.min_per_label, int) \
-                or self.min_per_label < 0:
-            raise GliZNetInputError(
-                f"adapt: min_per_label must be an integer >= 0, got {self.min_per_label!r}")
-        if not 0.0 < float(self.learn_rate) < 1.0:
-            raise GliZNetInputError(f"adapt: learn_rate must be in (0, 1), got {self.learn_rate!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise GliZNetInputError(f"adapt: dropout must be in [0, 1), got {self.dropout!r}")
-        if not 0.0 < float(self.mix) <= 1.0:
-            raise GliZNetInputError(f"adapt: mix must be in (0, 1], got {self.mix!r}")
-        if not np.isfinite(float(self.min_z)):
-            raise GliZNetInputError(f"adapt: min_z must be a finite number, got {self.min_z!r}")
+            setattr(self, name, validate_int(getattr(self, name), f"adapt: {name}", 1))
+        if self.steps is not None:
+            self.steps = validate_int(self.steps, "adapt: steps (or None)", 0)
+        self.min_per_label = validate_int(self.min_per_label, "adapt: min_per_label", 0)
+        self.seed = validate_int(self.seed, "adapt: seed", 0)
+        self.learn_rate = validate_number(self.learn_rate, "adapt: learn_rate", 0.0, 1.0,
+                                          low_open=True, high_open=True)
+        self.dropout = validate_number(self.dropout, "adapt: dropout", 0.0, 1.0, high_open=True)
+        self.mix = validate_number(self.mix, "adapt: mix", 0.0, 1.0, low_open=True)
+        self.min_z = validate_number(self.min_z, "adapt: min_z")
 
     def with_overrides(self, where: str = "adapt", **overrides: Any) -> "AdaptSettings":
         """These settings with ``overrides`` (fields by name), checked; an unknown
@@ -324,9 +319,11 @@ def self_train(pipe: Any, docs: Iterable[Doc],
             f"adapt: needs at least 2 labels to tell apart, got {len(pairs)}; give labels "
             "with --labels or in the pipe's config")
     docs = check_corpus(docs, settings.min_texts)
+    if multi_label is not None:
+        multi_label = validate_bool(multi_label, "adapt: multi_label")
     pipe.labels = dict(pairs)
     if multi_label is not None:
-        pipe.multi_label = bool(multi_label)
+        pipe.multi_label = multi_label
     multi = pipe.multi_label
     keys = [k for k, _ in pairs]
     report = AdaptReport(labels=keys, multi_label=multi, texts=len(docs), settings=asdict(settings))

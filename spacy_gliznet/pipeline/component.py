@@ -49,6 +49,7 @@ from ..settings import (
     LongTextSettings,
     TrainingSettings,
     long_text_settings,
+    validate_bool,
     validate_label_stats,
     validate_thresholds,
     validate_top_k,
@@ -149,7 +150,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         training = TrainingSettings(**{k: settings[k] for k in groups["training"] if k in settings})
         self.cfg: Dict[str, Any] = {
             "labels": pairs,
-            "multi_label": bool(multi_label),
+            "multi_label": validate_bool(multi_label, f"{name} multi_label"),
             **decision.config(),
             "cats_top_k": validate_top_k(cats_top_k),
             **dataclasses.asdict(training),
@@ -199,7 +200,7 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @multi_label.setter
     def multi_label(self, value: bool) -> None:
-        self._set_setting("multi_label", bool(value))
+        self._set_setting("multi_label", validate_bool(value, f"{self.name} multi_label"))
 
     @property
     def threshold(self) -> float:
@@ -353,7 +354,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         """
         if scores.plan is None:
             return
-        multi = self.multi_label if multi_label is None else bool(multi_label)
+        multi = self.multi_label if multi_label is None else validate_bool(multi_label, "multi_label")
         rule = self.decision_settings(**(decision or {}))
         top_k = self.cats_top_k if cats_top_k is None else validate_top_k(cats_top_k)
         activation = "sigmoid" if multi else "softmax"

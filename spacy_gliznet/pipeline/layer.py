@@ -25,6 +25,7 @@ from ..model.checkpoints import default_model_path, load_model, model_from_bytes
 from ..model.config import check_batch_size, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
+from ..settings import validate_bool
 from ..model.outputs import ModelOutput
 from ..model.predictor import GliZNetPredictor, logits_per_input
 
@@ -84,6 +85,8 @@ def build_gliznet_model(
         training and saving use the float32 model, and an update drops the copy.
     """
     check_batch_size(batch_size)
+    mixed_precision = validate_bool(mixed_precision, "mixed_precision")
+    quantize = validate_bool(quantize, "quantize")
     head = {
         "text_pooling": text_pooling,
         "label_pooling": label_pooling,
