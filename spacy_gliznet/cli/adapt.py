@@ -70,7 +70,7 @@ def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
         bar = bars[stage]
         bar.update(done - bar.n)
 
-    report = nlp.get_pipe(component).adapt(docs, labels=labels, multi_label=multi_label,
+    report = nlp.get_pipe(component).adapt(docs, nlp=nlp, labels=labels, multi_label=multi_label,
                                            settings=AdaptSettings(**settings),
                                            progress=show if progress else None)
     for bar in bars.values():

@@ -184,7 +184,11 @@ class GliZNetEncoder:
         return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
-        """Token ids of each label, cached across calls."""
+        """Token ids of each label, cached across calls. Two labels of one set that
+        read the same to the model (one token sequence after the tokenizer's
+        normalisation: case for an uncased tokenizer, surrounding spaces, control
+        characters) are refused: the model cannot tell them apart, so they would get
+        the same score."""
         missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
         for lab, ids in zip(missing, self._tokenize(missing)):
             if not ids:
@@ -193,7 +197,18 @@ class GliZNetEncoder:
                     f"characters (control, zero-width or unknown characters)"
                 )
             self._label_cache[lab] = tuple(ids)
-        return [self._label_cache[lab] for lab in labels]
+        out = [self._label_cache[lab] for lab in labels]
+        if len(set(out)) < len(set(labels)):
+            seen: Dict[Tuple[int, ...], str] = {}
+            for lab, ids in zip(labels, out):
+                other = seen.setdefault(ids, lab)
+                if other != lab:
+                    raise GliZNetInputError(
+                        f"Labels {short_repr(other)} and {short_repr(lab)} read the same to the "
+                        f"model (the same tokens after its tokenizer's normalisation of case, "
+                        f"spaces and control characters), so they would always get the same "
+                        f"score: keep one, or give them descriptions that differ")
+        return out
 
     def max_label_tokens(self) -> int:
         """Largest number of tokens one label may have."""

@@ -34,7 +34,7 @@ import random
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from spacy.tokens import Doc
@@ -252,14 +252,39 @@ def score_texts(pipe: Any, docs: Sequence[Doc], labels: LabelsArg, multi_label: 
     pairs = label_pairs(labels, "labels")
     keys = [k for k, _ in pairs]
     out = np.zeros((len(docs), len(keys)), dtype=np.float64)
-    # copies: the corpus docs keep their own cats and extensions
-    stream = (d.copy() for d in docs)
-    for i, doc in enumerate(pipe.pipe(stream, batch_size=batch_size, labels=dict(pairs),
-                                      multi_label=multi_label, **settings)):
+    if pipe.cfg.get("doc_cats") == "none":  # the doc's own scores are what is read here
+        settings.setdefault("doc_cats", "doc")
+    for i, doc in enumerate(pipe.pipe(_unlabeled_copies(docs), batch_size=batch_size,
+                                      labels=dict(pairs), multi_label=multi_label,
+                                      cats_top_k=max(len(keys), 1), **settings)):
         out[i] = [doc.cats[k] for k in keys]
         if progress is not None:
             progress(1)
     return out
+
+
+def _unlabeled_copies(docs: Iterable[Doc]) -> Iterator[Doc]:
+    """Copies of the corpus docs (which keep their own cats and extensions) without
+    their own label sets: a ``.spacy`` file written by ``convert`` stores each doc's
+    ``doc._.gliznet_labels``, which would win over the labels adapt scores."""
+    for doc in docs:
+        copy = doc.copy()
+        copy.cats = {}
+        if Doc.has_extension("gliznet_labels"):
+            copy._.gliznet_labels = None
+        yield copy
+
+
+def prepare_docs(nlp: Any, name: str, docs: Iterable[Doc]) -> List[Doc]:
+    """``docs`` through the components of ``nlp`` before the pipe ``name`` (a
+    sentencizer or parser that a pipe scoring sentences needs), as ``nlp`` would run
+    them; the pipe itself and the components after it do not run."""
+    docs = list(docs)
+    before = nlp.pipe_names[:nlp.pipe_names.index(name)] if name in nlp.pipe_names else []
+    if not before or not docs:
+        return docs
+    with nlp.select_pipes(enable=before):
+        return list(nlp.pipe(docs))
 
 
 def _examples(docs: Sequence[Doc], labels: Sequence[str], pseudo: PseudoLabels,
@@ -296,6 +321,13 @@ def check_corpus(docs: Iterable[Doc], min_texts: int) -> List[Doc]:
         raise GliZNetInputError(
             f"adapt: the corpus has {len(texts)} text(s); self-training needs at least "
             f"{min_texts} unlabeled texts from the target domain (min_texts)")
+    # a text repeated gives no spread: every label's standard deviation would be 0
+    distinct = len({" ".join(d.text.split()).lower() for d in texts})
+    if distinct < min_texts:
+        raise GliZNetInputError(
+            f"adapt: the corpus has {len(texts)} texts but only {distinct} distinct one(s) "
+            f"(ignoring case and spacing); self-training and the label statistics need at "
+            f"least {min_texts} different texts (min_texts)")
     return texts
 
 
@@ -321,10 +353,36 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     docs = check_corpus(docs, settings.min_texts)
     if multi_label is not None:
         multi_label = validate_bool(multi_label, "adapt: multi_label")
+    # the labels as the model reads them (identical ones, labels too long, labels of no
+    # tokens are refused here), before the pipe changes
+    ensure_loaded(pipe.model).get_encoder().encode([""], [[t for _, t in pairs]])
+    before = {key: pipe.cfg[key] for key in _CHANGED}
     pipe.labels = dict(pairs)
     if multi_label is not None:
         pipe.multi_label = multi_label
     multi = pipe.multi_label
+    try:
+        return _train(pipe, docs, pairs, multi, settings, progress, start_time)
+    except BaseException:
+        _restore(pipe, before)  # a refused or failed adapt leaves the pipe's settings as they were
+        raise
+
+
+#: the pipe settings self_train changes (restored when it fails)
+_CHANGED = ("labels", "multi_label", "decision_rule", "rule_param", "label_stats")
+
+
+def _restore(pipe: Any, before: Dict[str, Any]) -> None:
+    pipe.labels = dict(before["labels"])
+    pipe.multi_label = before["multi_label"]
+    pipe.set_decision_rule(before["decision_rule"], before["rule_param"])
+    pipe.cfg["label_stats"] = before["label_stats"]
+
+
+def _train(pipe: Any, docs: List[Doc], pairs: List[Tuple[str, str]], multi: bool,
+           settings: AdaptSettings, progress: Optional[Callable[[str, int, int], None]],
+           start_time: float) -> AdaptReport:
+    """:func:`self_train` once the inputs are checked and the pipe's labels are set."""
     keys = [k for k, _ in pairs]
     report = AdaptReport(labels=keys, multi_label=multi, texts=len(docs), settings=asdict(settings))
     fix_random_seed(settings.seed)

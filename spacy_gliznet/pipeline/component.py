@@ -31,7 +31,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from . import decisions
-from .adapt import AdaptReport, AdaptSettings, self_train
+from .adapt import AdaptReport, AdaptSettings, prepare_docs, self_train
 from ..longtext.aggregation import collect_scores
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import LabelPairs, LabelsArg, label_pairs, training_labels
@@ -548,8 +548,11 @@ class GliZNetTextCategorizer(TrainablePipe):
         report (``report.summary()``). Save the pipeline afterwards as usual.
 
         texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)
-            or Docs; gold cats on them are not read.
-        nlp: the pipeline, needed when ``texts`` are strings.
+            or Docs; their gold cats and own label sets (``doc._.gliznet_labels``, as
+            in a ``.spacy`` file from ``convert``) are not read: the adapt labels win.
+        nlp: the pipeline, needed when ``texts`` are strings; when given, its
+            components before this pipe run on the texts first (the sentencizer a
+            pipe that scores sentences needs).
         labels: the labels to adapt to (default: the pipe's); they become the pipe's.
         multi_label: the mode to adapt for (default: the pipe's); it becomes the pipe's.
         settings: an ``AdaptSettings``; ``overrides``: its fields by name
@@ -565,6 +568,8 @@ class GliZNetTextCategorizer(TrainablePipe):
                                             "nlp=... to make Docs of them (or pass Docs)")
                 text = nlp.make_doc(text)
             docs.append(text)
+        if nlp is not None:  # e.g. the sentencizer a pipe that scores sentences needs
+            docs = prepare_docs(nlp, self.name, docs)
         return self_train(self, docs, labels=labels, multi_label=multi_label, settings=settings,
                           progress=progress)
 
