@@ -163,6 +163,16 @@ def validate_label_stats(values: Optional[Mapping[str, Any]],
     return out
 
 
+def stats_for_labels(stats: Mapping[str, List[float]], texts_read: Mapping[str, str],
+                     pairs: Sequence[Tuple[str, str]]) -> Dict[str, List[float]]:
+    """The label statistics that apply to labels read as ``pairs`` (key, text the model
+    reads): a label's ``[mean, std]`` only while the model reads the same text for it
+    as when they were computed (``texts_read``; a key missing there was read as itself).
+    A label whose description changed has none (the ``"zscore"`` rule then decides it
+    by the top label and its threshold alone)."""
+    return {k: stats[k] for k, t in pairs if k in stats and texts_read.get(k, k) == t}
+
+
 def validate_top_k(value: Any, what: str = "cats_top_k") -> Optional[int]:
     """``cats_top_k``: None (every label) or a whole number >= 1."""
     if value is None:

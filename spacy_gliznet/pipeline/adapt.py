@@ -356,7 +356,7 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     # the labels as the model reads them (identical ones, labels too long, labels of no
     # tokens are refused here), before the pipe changes
     ensure_loaded(pipe.model).get_encoder().encode([""], [[t for _, t in pairs]])
-    before = {key: pipe.cfg[key] for key in _CHANGED}
+    before = {key: pipe.cfg.get(key) for key in _CHANGED}
     pipe.labels = dict(pairs)
     if multi_label is not None:
         pipe.multi_label = multi_label
@@ -369,14 +369,16 @@ def self_train(pipe: Any, docs: Iterable[Doc],
 
 
 #: the pipe settings self_train changes (restored when it fails)
-_CHANGED = ("labels", "multi_label", "decision_rule", "rule_param", "label_stats")
+_CHANGED = ("labels", "multi_label", "decision_rule", "rule_param", "label_stats",
+            "label_stats_texts")
 
 
 def _restore(pipe: Any, before: Dict[str, Any]) -> None:
     pipe.labels = dict(before["labels"])
     pipe.multi_label = before["multi_label"]
     pipe.set_decision_rule(before["decision_rule"], before["rule_param"])
-    pipe.cfg["label_stats"] = before["label_stats"]
+    pipe.cfg["label_stats"] = before["label_stats"] or {}
+    pipe.cfg["label_stats_texts"] = before["label_stats_texts"] or {}
 
 
 def _train(pipe: Any, docs: List[Doc], pairs: List[Tuple[str, str]], multi: bool,

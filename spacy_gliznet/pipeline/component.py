@@ -49,6 +49,7 @@ from ..settings import (
     LongTextSettings,
     TrainingSettings,
     long_text_settings,
+    stats_for_labels,
     validate_bool,
     validate_label_stats,
     validate_thresholds,
@@ -156,6 +157,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             **dataclasses.asdict(training),
             **long_text.as_dict(),
             "label_stats": {},  # learned by adapt
+            "label_stats_texts": {},  # what the model read for each of them
         }
         self.loss_fn = loss if loss is not None else make_gliznet_loss()
         self.scorer = scorer
@@ -278,7 +280,11 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     @label_stats.setter
     def label_stats(self, value: Optional[Dict[str, Sequence[float]]]) -> None:
+        """Statistics computed with the pipe's current labels: each is kept with the text
+        the model reads for its label, and applies only while it reads that text."""
         self.cfg["label_stats"] = validate_label_stats(value, f"{self.name} label_stats")
+        described = self.label_descriptions
+        self.cfg["label_stats_texts"] = {k: described.get(k, k) for k in self.cfg["label_stats"]}
 
     def decision_settings(self, **overrides: Any) -> DecisionSettings:
         """The pipe's decision settings (with its ``label_stats``) and per-call
@@ -361,15 +367,21 @@ class GliZNetTextCategorizer(TrainablePipe):
         truncated = 0
         per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
-        for doc, out in zip(docs, per_doc):
+        rules: Dict[int, DecisionSettings] = {}  # per label set: the statistics that apply
+        for doc, out, pairs in zip(docs, per_doc, scores.labels):
+            if rule.decision_rule == "zscore" and id(pairs) not in rules:
+                rules[id(pairs)] = dataclasses.replace(rule, label_stats=stats_for_labels(
+                    rule.label_stats, self.cfg.get("label_stats_texts", {}), pairs))
+            doc_rule = rules.get(id(pairs), rule)
             if out.cats is not None:
                 predicted = decisions.decided_labels(  # first: NaN scores raise, unwritten
-                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=rule)
+                    list(out.cats), list(out.cats.values()), multi_label=multi, settings=doc_rule)
                 doc.cats.update(decisions.top_k_cats(out.cats, top_k))
                 doc._.gliznet_predicted_labels = predicted
             for span, cats in out.spans:
                 span._.gliznet_cats = cats
-            write_decided_spans(doc, out.spans, scores.plan.settings.decided_spans_key, multi, rule)
+            write_decided_spans(doc, out.spans, scores.plan.settings.decided_spans_key, multi,
+                                doc_rule)
             doc._.gliznet_windows = out.n_windows
             doc._.gliznet_truncated = out.truncated
             truncated += out.truncated
@@ -595,6 +607,10 @@ class GliZNetTextCategorizer(TrainablePipe):
 
     def _restore_settings(self, given: Dict[str, Any]) -> None:
         self.cfg["labels"] = [tuple(p) for p in self.cfg["labels"]]
+        if "label_stats_texts" not in self.cfg:  # saved before the texts were kept: the labels'
+            described = dict(self.cfg["labels"])
+            self.cfg["label_stats_texts"] = {k: described.get(k, k)
+                                             for k in self.cfg.get("label_stats", {})}
         self.cfg.pop("constructed_with", None)  # written by spacy-gliznet 0.1 before this change
         for key in RUNTIME_SETTINGS:
             if key in given and _config_can_hold(_config_value(key, given[key])) \

@@ -5,6 +5,7 @@ scores sentences."""
 
 import numpy as np
 import pytest
+import spacy
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.corpus.readers import read_unlabeled
@@ -105,3 +106,34 @@ def test_adapt_runs_the_sentencizer_of_a_pipe_that_scores_sentences(tiny_gliznet
     main(["adapt", str(tmp_path / "p"), str(path), str(tmp_path / "out"), "--no-progress",
           "--steps", "1", "--batch-size", "4", "--per-label", "4", "--min-texts", "5"])
     assert (tmp_path / "out" / "config.cfg").is_file()
+
+
+def test_label_statistics_apply_only_to_the_text_they_were_computed_for(make_pipeline, tmp_path):
+    """#33 item 4: changing a label's description kept its old z-score statistics."""
+    from spacy_gliznet.pipeline.decisions import decided_labels
+    from spacy_gliznet.settings import DecisionSettings
+
+    nlp = make_pipeline(multi_label=True)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    # "sports" so far below its corpus mean that its z-score always passes
+    pipe.label_stats = {"sports": [-100.0, 1.0], "food": [0.0, 1.0], "music": [0.0, 1.0]}
+    pipe.set_decision_rule("zscore", 2.0)
+    text = "pasta cooking is good"
+
+    def expected(doc, stats):
+        rule = DecisionSettings(decision_rule="zscore", rule_param=2.0, label_stats=stats)
+        return decided_labels(list(doc.cats), list(doc.cats.values()), settings=rule)
+
+    assert "sports" in nlp(text)._.gliznet_predicted_labels
+    without = {"food": [0.0, 1.0], "music": [0.0, 1.0]}
+    described = {"sports": "team games", "food": "food", "music": "music"}
+    doc = nlp(text, component_cfg={"gliznet_textcat": {"labels": described}})  # per call
+    assert doc._.gliznet_predicted_labels == expected(doc, without)
+    pipe.labels = described  # on the pipe, and after a save and a load
+    doc = nlp(text)
+    assert doc._.gliznet_predicted_labels == expected(doc, without)
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded(text)._.gliznet_predicted_labels == doc._.gliznet_predicted_labels
+    pipe.labels = LABELS  # back to the text the statistics were computed for
+    assert "sports" in nlp(text)._.gliznet_predicted_labels
