@@ -14,11 +14,14 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Mapping, Optional
 
 from thinc.api import Config
 
 from ..atomic import check_output, write_text
+from ..corpus.readers import read_labels_file
+from ..errors import GliZNetInputError
+from ..labels import LabelsArg, label_pairs
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
 HEAD_SETTINGS = ("max_length", "text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
@@ -43,16 +46,19 @@ def set_option(text: str, section: str, key: str, value: str) -> str:
 
 
 def _config_value(value) -> str:
+    if isinstance(value, dict):  # inline JSON: the config reads it back as a dict
+        return json.dumps(value, ensure_ascii=False)
     return Config({"s": {"v": value}}).to_str().split("v = ", 1)[1].strip()
 
 
-def make_config(labels: Sequence[str] = (), *, multi_label: bool = False, gpu: bool = False,
+def make_config(labels: LabelsArg = (), *, multi_label: bool = False, gpu: bool = False,
                 model: Optional[str] = None, max_steps: Optional[int] = None) -> str:
-    """The config text (see the module docstring). ``model``: None fine-tunes the
-    bundled model; a GliZNet checkpoint or a bare backbone (name or path) otherwise."""
-    labels = list(labels)
-    if len(set(labels)) != len(labels) or any(not str(lab).strip() for lab in labels):
-        raise ValueError(f"--labels must be distinct, non-empty labels, got {labels}")
+    """The config text (see the module docstring). ``labels``: a list, or a
+    ``{label: description}`` dict (the model reads the descriptions). ``model``: None
+    fine-tunes the bundled model; a GliZNet checkpoint or a bare backbone (name or
+    path) otherwise."""
+    pairs = label_pairs(dict(labels) if isinstance(labels, Mapping) else list(labels), "--labels")
+    labels = [k for k, _ in pairs] if all(k == t for k, t in pairs) else dict(pairs)
     device = GPU if gpu else CPU
     steps = int(max_steps if max_steps is not None else device["max_steps"])
     if steps <= 0:
@@ -105,8 +111,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "gliznet_textcat` writes Adam at 1e-3, which wrecks the pretrained encoder.)")
     p.add_argument("output", help="the config file to write ('-' for stdout)")
     p.add_argument("--labels", default=None,
-                   help="the labels, comma-separated or a JSON list (default: every label of the "
-                        "training data)")
+                   help="the labels: comma-separated, a JSON list or {label: description} "
+                        "object, or a .txt (one per line) or .json file (default: every label "
+                        "of the training data)")
     p.add_argument("--multi-label", action="store_true",
                    help="independent sigmoid scores per label (default: single-label, softmax)")
     p.add_argument("--gpu", action="store_true",
@@ -123,14 +130,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def parse_labels(value: Optional[str]) -> List[str]:
+def parse_labels(value: Optional[str]) -> LabelsArg:
+    """``--labels``: a label file (``.txt``: one per line; ``.json``: a list or a
+    ``{label: description}`` object), a JSON list or object, or comma-separated labels.
+    Bad JSON or bad labels raise GliZNetInputError saying what is wrong."""
     if not value:
         return []
-    if value.lstrip().startswith("["):
-        labels = json.loads(value)
-        if not isinstance(labels, list):
-            raise ValueError("--labels as JSON must be a list")
-        return [str(lab) for lab in labels]
+    if Path(value).is_file() or Path(value).suffix.lower() in (".txt", ".json"):
+        return read_labels_file(value)
+    if value.lstrip().startswith(("[", "{")):
+        try:
+            labels = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"--labels is not valid JSON ({err.msg} at character "
+                                    f"{err.pos}): {value[:80]!r}") from None
+        if not isinstance(labels, (list, dict)):
+            raise GliZNetInputError("--labels as JSON must be a list or a {label: description} "
+                                    "object")
+        return dict(label_pairs(labels, "--labels")) if isinstance(labels, dict) \
+            else [k for k, _ in label_pairs(labels, "--labels")]
     return [lab.strip() for lab in value.split(",") if lab.strip()]
 
 
