@@ -12,6 +12,7 @@ from typing import Dict, List, Optional
 from ..corpus.label_report import LabelReport, label_report
 from ..atomic import check_output, write_text
 from ..corpus.readers import MANIFEST, load_datasets
+from ..errors import GliZNetInputError
 
 
 def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",
@@ -23,11 +24,17 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
 
     p = Path(path)
     if p.is_dir() and (p / MANIFEST).is_file():
+        sets = load_datasets(p, split=split, holdout_fraction=holdout_fraction)
+        empty = [d.name for d in sets if not d.rows]
+        if empty:
+            raise GliZNetInputError(f"{str(path)!r}: no rows in dataset(s) {empty} (split "
+                                    f"{split!r}): there is nothing to report on")
         return {d.name: label_report([(row["text"], row["labels"]) for row in d.rows],
-                                     labels or d.labels)
-                for d in load_datasets(p, split=split, holdout_fraction=holdout_fraction)}
+                                     labels or d.labels) for d in sets}
     if p.is_file() and p.suffix == ".spacy":
-        docs = DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab)
+        docs = list(DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab))
+        if not docs:
+            raise GliZNetInputError(f"{str(path)!r} holds no docs: there is nothing to report on")
         return {p.name: label_report(docs, labels)}
     raise SystemExit(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
 

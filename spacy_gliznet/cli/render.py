@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..atomic import check_output, write_text
 from ..corpus.readers import read_unlabeled
+from ..errors import GliZNetInputError
 from ..settings import DECIDED_SPANS_KEY
 from ..pipeline.visualize import render_html
 
@@ -26,6 +27,8 @@ def load_pipeline(name: str, labels):
 def render(pipeline: str, input_path: str, output: str, *, labels=None,
            span_source: str = "sents", component: str = "gliznet_textcat", limit: int = 50,
            overwrite: bool = False) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: every doc), got {limit!r}")
     check_output(output, inputs=[pipeline, input_path], overwrite=overwrite, folder=False)
     nlp = load_pipeline(pipeline, labels)
     if component not in nlp.pipe_names:

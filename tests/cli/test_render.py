@@ -139,3 +139,15 @@ def test_a_hostile_label_runs_no_script_in_a_browser(tiny_gliznet_dir, tmp_path)
     from spacy import displacy
     raw = displacy.render(docs[0], style="span", page=True, options={"spans_key": "gliznet"})
     assert title_after_load(raw) == "pwned"
+
+
+@pytest.mark.parametrize("limit", ["-1", "-5"])
+def test_a_negative_limit_is_refused(tmp_path, limit):
+    """#33 item 8: --limit -1 dropped the last doc ([:-1])."""
+    from spacy_gliznet.errors import GliZNetInputError
+
+    (tmp_path / "in.txt").write_text("a\nb\n", encoding="utf8")
+    with pytest.raises(GliZNetInputError, match="--limit must be a whole number >= 0"):
+        main(["render", "default", str(tmp_path / "in.txt"), str(tmp_path / "o.html"),
+              "--labels", "a,b", "--limit", limit])
+    assert not (tmp_path / "o.html").exists()
