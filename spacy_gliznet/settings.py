@@ -240,6 +240,27 @@ class DecisionSettings:
 DECISION_CONFIG_KEYS = ("threshold", "thresholds", "decision_rule", "rule_param")
 
 
+def fits_rule(rule: Any, param: Any) -> bool:
+    """Whether ``param`` is a valid ``rule_param`` of a valid ``rule``."""
+    try:
+        validate_rule(rule, param)
+    except GliZNetInputError:
+        return False
+    return True
+
+
+def rule_param_at_load(saved_rule: str, saved_param: Optional[float], rule: str,
+                       param: Optional[float]) -> Optional[float]:
+    """The ``rule_param`` of a pipe loaded from disk whose config gives ``rule`` and
+    ``param`` (``spacy.load(..., config=...)`` may override them) and which was saved
+    with ``saved_rule`` and ``saved_param``: a rule switched without a parameter of its
+    own (the config still holds the saved rule's) takes its own default (None), as a
+    rule switched per call or on the pipe does."""
+    if rule != saved_rule and param == saved_param:
+        return None
+    return param
+
+
 # -- long texts and spans ---------------------------------------------------------------
 LONG_TEXT_POLICIES = ("windows", "truncate")
 AGGREGATIONS = ("auto", "max", "mean")

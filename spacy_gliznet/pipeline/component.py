@@ -49,6 +49,9 @@ from ..settings import (
     LongTextSettings,
     TrainingSettings,
     long_text_settings,
+    DEFAULT_RULE,
+    fits_rule,
+    rule_param_at_load,
     stats_for_labels,
     validate_bool,
     validate_label_stats,
@@ -145,7 +148,12 @@ class GliZNetTextCategorizer(TrainablePipe):
             raise GliZNetInputError(f"{name}: unknown settings {sorted(unknown)}")
         pairs = label_pairs(labels, f"{name} labels")
         given = {k: v for k, v in settings.items() if k in DECISION_CONFIG_KEYS}
-        decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {}})
+        # a rule_param that does not fit the rule may be the saved rule's, the rule switched
+        # by spacy.load(..., config=...): from_disk settles it; otherwise the first use raises
+        deferred = not fits_rule(given.get("decision_rule", DEFAULT_RULE), given.get("rule_param")) \
+            and fits_rule(given.get("decision_rule", DEFAULT_RULE), None)
+        decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {},
+                                       **({"rule_param": None} if deferred else {})})
         validate_thresholds(decision.thresholds, [k for k, _ in pairs], f"{name} thresholds")
         long_text = long_text_settings(name, **{k: settings[k] for k in LONG_TEXT_KEYS if k in settings})
         training = TrainingSettings(**{k: settings[k] for k in groups["training"] if k in settings})
@@ -153,6 +161,7 @@ class GliZNetTextCategorizer(TrainablePipe):
             "labels": pairs,
             "multi_label": validate_bool(multi_label, f"{name} multi_label"),
             **decision.config(),
+            **({"rule_param": given["rule_param"]} if deferred else {}),
             "cats_top_k": validate_top_k(cats_top_k),
             **dataclasses.asdict(training),
             **long_text.as_dict(),
@@ -612,8 +621,15 @@ class GliZNetTextCategorizer(TrainablePipe):
             self.cfg["label_stats_texts"] = {k: described.get(k, k)
                                              for k in self.cfg.get("label_stats", {})}
         self.cfg.pop("constructed_with", None)  # written by spacy-gliznet 0.1 before this change
+        if "decision_rule" in given:
+            given["rule_param"] = rule_param_at_load(self.cfg["decision_rule"], self.cfg["rule_param"],
+                                                     given["decision_rule"], given["rule_param"])
         for key in RUNTIME_SETTINGS:
             if key in given and _config_can_hold(_config_value(key, given[key])) \
                     and _config_can_hold(_config_value(key, self.cfg[key])):
                 self.cfg[key] = given[key]
             self._set_setting(key, self.cfg[key])
+        try:
+            DecisionSettings(**{k: self.cfg[k] for k in DECISION_CONFIG_KEYS})
+        except GliZNetInputError as err:
+            raise GliZNetInputError(f"{self.name}: {err}") from None

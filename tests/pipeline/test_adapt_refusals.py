@@ -137,3 +137,32 @@ def test_label_statistics_apply_only_to_the_text_they_were_computed_for(make_pip
     assert loaded(text)._.gliznet_predicted_labels == doc._.gliznet_predicted_labels
     pipe.labels = LABELS  # back to the text the statistics were computed for
     assert "sports" in nlp(text)._.gliznet_predicted_labels
+
+
+@pytest.mark.parametrize("rule,param", [("margin", 0.015), ("ratio", 0.95), ("threshold", None)])
+def test_an_adapted_pipeline_can_be_switched_back_at_load_time(make_pipeline, tmp_path, rule, param):
+    """#33 item 10: spacy.load(..., config={decision_rule: "margin"}) failed with
+    "rule_param ... got 2.0" (the zscore rule's, kept in the config)."""
+    nlp = make_pipeline(multi_label=True)
+    pipe = nlp.get_pipe("gliznet_textcat")
+    pipe.label_stats = {k: [0.0, 1.0] for k in LABELS}
+    pipe.set_decision_rule("zscore", 3.0)
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {
+        "decision_rule": rule}}})
+    got = loaded.get_pipe("gliznet_textcat")
+    assert (got.decision_rule, got.rule_param) == (rule, param)
+    assert loaded.get_pipe_config("gliznet_textcat")["rule_param"] is None
+    assert loaded("the team won")._.gliznet_predicted_labels
+    # the rule's own parameter, given with it, is kept; one that does not fit is refused
+    loaded = spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {
+        "decision_rule": "margin", "rule_param": 0.1}}})
+    assert loaded.get_pipe("gliznet_textcat").rule_param == 0.1
+    with pytest.raises(GliZNetInputError, match="margin.*must be in"):
+        spacy.load(tmp_path / "p", config={"components": {"gliznet_textcat": {
+            "decision_rule": "margin", "rule_param": 5.0}}})
+    assert spacy.load(tmp_path / "p").get_pipe("gliznet_textcat").rule_param == 3.0
+    # a fresh pipe with a parameter that does not fit its rule is refused at its first use
+    bad = make_pipeline(decision_rule="margin", rule_param=5.0)
+    with pytest.raises(GliZNetInputError, match="margin.*must be in"):
+        bad("the team won")
