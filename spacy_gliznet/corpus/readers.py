@@ -22,7 +22,7 @@ import json
 import random
 import zlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.language import Language
@@ -51,15 +51,55 @@ class Dataset:
         return self.task == "multi_label"
 
 
+def _text_lines(path: Path) -> Iterator[Tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file (a byte-order mark is skipped); a line
+    that is not UTF-8 raises GliZNetInputError naming the file, the line and the byte."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise GliZNetInputError(
+                    f"{str(path)!r} line {number}: not UTF-8 text (byte {raw[err.start]:#04x} "
+                    f"at column {err.start + 1}); convert the file to UTF-8") from None
+
+
+def read_jsonl(path: Union[str, Path]) -> Iterator[Tuple[int, Any]]:
+    """(line number, object) of each non-blank line of a JSONL file (UTF-8, a byte-order
+    mark accepted); a line that is not JSON raises GliZNetInputError naming the file
+    and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise GliZNetInputError(f"No such file: {str(path)!r}")
+    for number, line in _text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"{str(path)!r} line {number}: invalid JSON ({err.msg} at "
+                                    f"column {err.colno})") from None
+
+
 def read_manifest(path: Union[str, Path]) -> Dict[str, Dict]:
     path = Path(path)
     manifest = path / MANIFEST
     if not manifest.is_file():
         raise ValueError(f"{str(path)!r} has no {MANIFEST}")
-    data = srsly.read_json(manifest)
+    text = "".join(line for _, line in _text_lines(manifest))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GliZNetInputError(f"{str(manifest)!r} line {err.lineno}: invalid JSON ({err.msg} "
+                                f"at column {err.colno})") from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f"{str(manifest)!r} must map dataset names to their entries")
     for name, entry in data.items():
+        if not isinstance(entry, dict):
+            raise GliZNetInputError(f"{str(manifest)!r}: the entry of dataset {name!r} must be "
+                                    f"an object, got {type(entry).__name__}")
         for key in ("file", "labels"):
             if key not in entry:
                 raise ValueError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
@@ -102,13 +142,16 @@ def load_datasets(
         known = set(labels)
         rows = []
         own = _own_split_file(name, entry, split, holdout_fraction)
-        for i, row in enumerate(srsly.read_jsonl(path / (own or entry["file"]))):
-            text, gold = row.get("text"), row.get("labels")
+        file = path / (own or entry["file"])
+        for i, row in read_jsonl(file):
+            where = f"{name}: {str(file)!r} line {i}"
+            text = row.get("text") if isinstance(row, dict) else None
+            gold = row.get("labels") if isinstance(row, dict) else None
             if not isinstance(text, str) or not text.strip() or not isinstance(gold, list):
-                raise ValueError(f"{name} row {i}: expected {{'text': str, 'labels': list}}")
+                raise ValueError(f"{where}: expected {{'text': str, 'labels': list}}")
             bad = [g for g in gold + list(row.get("not_labels", [])) if g not in known]
             if bad:
-                raise ValueError(f"{name} row {i}: labels not in the manifest's label set: {bad}")
+                raise ValueError(f"{where}: labels not in the manifest's label set: {bad}")
             if not own and split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
                 continue
             rows.append(row)
@@ -348,13 +391,16 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         raise ValueError(f"No such corpus file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".spacy":
-        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        try:
+            return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        except Exception as err:  # msgpack/zlib errors say nothing of the file
+            raise GliZNetInputError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
+                                    f"{type(err).__name__}: {err}") from None
     if suffix == ".txt":
-        with path.open(encoding="utf8") as f:
-            return [nlp.make_doc(line.strip()) for line in f if line.strip()]
+        return [nlp.make_doc(line.strip()) for _, line in _text_lines(path) if line.strip()]
     if suffix == ".jsonl":
         docs = []
-        for i, row in enumerate(srsly.read_jsonl(path), start=1):
+        for i, row in read_jsonl(path):
             text = row.get("text") if isinstance(row, dict) else None
             if not isinstance(text, str):
                 raise ValueError(f"{str(path)!r} line {i}: expected an object with a 'text' "
