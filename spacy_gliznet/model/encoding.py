@@ -17,13 +17,44 @@ text. No label is ever dropped or cut. A label that cannot fit in a sequence
 even with an empty text raises :class:`LabelTooLongError`.
 """
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
-from ..errors import GliZNetInputError, LabelTooLongError
+from ..errors import GliZNetInputError, LabelTooLongError, UnreadTextWarning
 from ..labels import check_unicode, short_repr
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
+
+
+def warn_unread(tokenizer, texts: Sequence[str], where: str, stacklevel: int = 3) -> int:
+    """Warn (:class:`UnreadTextWarning`) when ``texts`` hold runs of characters the
+    tokenizer reads as one unknown token (:func:`unread_chars`); every path that reads
+    texts (the pipe, ``predict_batch``, training and adapt) calls it. Returns how many
+    texts hold such runs."""
+    unread = [unread_chars(tokenizer, t) for t in texts]
+    n = sum(1 for u in unread if u)
+    if n:
+        warnings.warn(
+            f"{where}: {n} text(s) hold {sum(unread)} characters in runs longer than the "
+            f"tokenizer reads as one word (no spaces or punctuation); each run reaches the model "
+            f"as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=stacklevel)
+    return n
 
 
 @dataclass
