@@ -154,4 +154,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .errors import GliZNetInputError, GliZNetLoadError
+
+    try:
+        sys.exit(main())
+    except (GliZNetInputError, GliZNetLoadError) as err:  # a user mistake: the message, no traceback
+        sys.exit(f"error: {err}")

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from ..atomic import atomic_folder, check_output
+from ..errors import GliZNetInputError
 from ..pipeline import decisions
 from ..pipeline.metrics import macro_f1
 from ..model.files import resolve_model_dir
@@ -114,6 +115,8 @@ def run_benchmark(
     import spacy
     from tqdm import tqdm
 
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: all rows), got {limit!r}")
     if output:
         check_output(output, inputs=[model, data], overwrite=overwrite)
 

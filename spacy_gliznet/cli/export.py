@@ -8,6 +8,7 @@ import spacy
 import torch
 
 from ..atomic import atomic_folder, check_output
+from ..errors import GliZNetInputError
 from ..model.checkpoints import GliZNetForSequenceClassification
 from ..pipeline.layer import ensure_loaded
 
@@ -39,6 +40,10 @@ def export_model(pipeline: Union[str, Path], output: Union[str, Path], *,
         None: unchanged).
     overwrite: replace an existing non-empty ``output`` folder (written atomically).
     """
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                   or (max_length != 0 and max_length < 8)):
+        raise GliZNetInputError(f"--max-length must be 0 (the backbone's own) or a whole number "
+                                f">= 8, got {max_length!r}")
     check_output(output, inputs=[pipeline], overwrite=overwrite)
     module = pipeline_model(pipeline, component)
     if max_length is not None:

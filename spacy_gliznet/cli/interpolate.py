@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Union
 
 from ..atomic import atomic_folder, check_output
+from ..settings import validate_number
 from ..model.checkpoints import GliZNetForSequenceClassification, interpolate_states
 from ..model.config import MODEL_TYPE
 from ..model.files import read_config, resolve_model_dir
@@ -39,6 +40,7 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
     The output has the start's configuration and tokenizer.
     overwrite: replace an existing non-empty ``output`` folder (written atomically).
     """
+    validate_number(alpha, "--alpha", 0.0, 1.0)  # before two models are loaded
     check_output(output, inputs=[start, finetuned], overwrite=overwrite)
     if read_config(resolve_model_dir(start)).get("model_type") not in (MODEL_TYPE, "gliznet"):
         raise ValueError(

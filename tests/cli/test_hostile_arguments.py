@@ -1,0 +1,39 @@
+"""#33, the rest of the package tried as a hostile user would: arguments that were read
+wrongly or refused only after the work are refused first, with a message, no traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from spacy_gliznet.__main__ import main
+from spacy_gliznet.errors import GliZNetInputError
+from helpers import ROOT, make_folder
+
+
+def test_benchmark_refuses_a_negative_limit(tmp_path):
+    """--limit -1 dropped the last row of every dataset ([:-1])."""
+    with pytest.raises(GliZNetInputError, match="--limit must be a whole number >= 0"):
+        main(["benchmark", "--data", str(make_folder(tmp_path / "d")), "--limit", "-1",
+              "--baseline", "none"])
+
+
+def test_export_and_interpolate_refuse_bad_numbers_before_loading(tmp_path):
+    """export --max-length -5 wrote a checkpoint with max_length -5; interpolate --alpha 2
+    was refused only after both models were loaded."""
+    with pytest.raises(GliZNetInputError, match="--max-length must be 0"):
+        main(["export", str(tmp_path / "no_pipeline"), str(tmp_path / "out"), "--max-length", "-5"])
+    with pytest.raises(GliZNetInputError, match=r"--alpha must be in \[0, 1\]"):
+        main(["interpolate", "no_start", "no_tune", str(tmp_path / "out"), "--alpha", "2"])
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.timeout(120)
+def test_a_user_mistake_prints_a_message_not_a_traceback(tmp_path):
+    data = make_folder(tmp_path / "d")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "spacy_gliznet", "convert", str(data), str(data),
+                           "--to", "jsonl"], capture_output=True, text=True, env=env, timeout=110)
+    assert done.returncode == 1 and done.stderr.startswith("error: OUTPUT")
+    assert "Traceback" not in done.stderr
