@@ -54,6 +54,7 @@ from ..settings import (
     rule_param_at_load,
     stats_for_labels,
     validate_bool,
+    validate_int,
     validate_label_stats,
     validate_thresholds,
     validate_top_k,
@@ -432,6 +433,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         as in :meth:`__call__`. A batch that fails is scored again one doc at a time,
         so only a bad doc goes to the error handler."""
         error_handler = self.get_error_handler()
+        batch_size = validate_int(batch_size, f"{self.name}: batch_size", 1)  # 0 lost every doc
         decision = {"threshold": threshold, "thresholds": thresholds,
                     "decision_rule": decision_rule, "rule_param": rule_param}
         for docs in minibatch(stream, size=batch_size):

@@ -62,3 +62,11 @@ def test_the_validators():
         validate_number(0, "r", 0, 1, low_open=True)
     with pytest.raises(GliZNetInputError, match="shuffle_labels must be true or false"):
         TrainingSettings(shuffle_labels="false")
+
+
+@pytest.mark.parametrize("bad", [0, -3, "8", 2.5])
+def test_pipe_batch_size_must_be_a_whole_number_of_at_least_one(make_pipeline, bad):
+    """nlp.pipe(texts, batch_size=0) gave back no docs at all, silently."""
+    nlp = make_pipeline()
+    with pytest.raises(GliZNetInputError, match="batch_size must be a whole number >= 1"):
+        list(nlp.pipe(["the team won", "pasta"], batch_size=bad))
