@@ -220,6 +220,6 @@ def test_writes_through_param_data_invalidate(isolated_dir, write):
     elif write == "row":  # one row: only labels holding that token change
         weight.data[tokens[0]] = torch.randn(weight.shape[1])
     else:
-        next(module.label_projector.parameters()).data += 0.5
+        next(module.label_projector.parameters()).data.add_(0.5)
     np.testing.assert_allclose(pipe_scores(nlp, TEXTS, LABELS),
                                logits_to_probs(uncached_scores(module, TEXTS, LABELS)), atol=1e-5)
