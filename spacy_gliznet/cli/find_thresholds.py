@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..atomic import atomic_folder, check_output
+from ..corpus.readers import read_docbin
 from ..pipeline.decisions import decide, decide_labels, rule_cutoffs
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
@@ -157,7 +158,6 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
     """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
     the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
     import spacy
-    from spacy.tokens import DocBin
 
     check_output(output, inputs=[pipeline, dev], overwrite=overwrite)
     nlp = spacy.load(pipeline)
@@ -166,7 +166,7 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
     if factory == "gliznet_textcat" and not pipe.multi_label:
         raise GliZNetInputError(f"{name} is single-label (multi_label = false): it takes the top "
                                 f"label, thresholds do not apply")
-    docs = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    docs = read_docbin(dev, nlp.vocab)
     if not docs:
         raise GliZNetInputError(f"no docs in {str(dev)!r}")
     labels = list(pipe.labels)

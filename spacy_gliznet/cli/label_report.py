@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
 from ..atomic import check_output, write_text
-from ..corpus.readers import MANIFEST, load_datasets
+from ..corpus.readers import MANIFEST, load_datasets, read_docbin
 from ..errors import GliZNetInputError
 
 
@@ -20,7 +20,6 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
     """Reports for ``path``: {file name: report} for a .spacy file, {dataset: report} for
     a manifest folder."""
     import spacy
-    from spacy.tokens import DocBin
 
     p = Path(path)
     if p.is_dir() and (p / MANIFEST).is_file():
@@ -32,7 +31,7 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
         return {d.name: label_report([(row["text"], row["labels"]) for row in d.rows],
                                      labels or d.labels) for d in sets}
     if p.is_file() and p.suffix == ".spacy":
-        docs = list(DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab))
+        docs = read_docbin(p, spacy.blank("xx").vocab)
         if not docs:
             raise GliZNetInputError(f"{str(path)!r} holds no docs: there is nothing to report on")
         return {p.name: label_report(docs, labels)}

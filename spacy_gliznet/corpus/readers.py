@@ -382,6 +382,19 @@ def write_split(
 UNLABELED_FORMATS = (".jsonl", ".txt", ".spacy")
 
 
+def read_docbin(path: Union[str, Path], vocab: Any) -> List[Doc]:
+    """The docs of a ``.spacy`` (DocBin) file; a missing or unreadable file raises
+    GliZNetInputError naming it (msgpack and zlib errors name nothing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GliZNetInputError(f"No such .spacy file: {str(path)!r}")
+    try:
+        return list(DocBin().from_disk(path).get_docs(vocab))
+    except Exception as err:
+        raise GliZNetInputError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
+                                f"{type(err).__name__}: {err}") from None
+
+
 def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
     """An unlabeled corpus as Docs, from JSONL (one ``{"text": ...}`` object per
     line; other fields, gold labels included, are not read), plain text (one doc
@@ -391,11 +404,7 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         raise ValueError(f"No such corpus file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".spacy":
-        try:
-            return list(DocBin().from_disk(path).get_docs(nlp.vocab))
-        except Exception as err:  # msgpack/zlib errors say nothing of the file
-            raise GliZNetInputError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
-                                    f"{type(err).__name__}: {err}") from None
+        return read_docbin(path, nlp.vocab)
     if suffix == ".txt":
         return [nlp.make_doc(line.strip()) for _, line in _text_lines(path) if line.strip()]
     if suffix == ".jsonl":

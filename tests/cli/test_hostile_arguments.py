@@ -37,3 +37,11 @@ def test_a_user_mistake_prints_a_message_not_a_traceback(tmp_path):
                            "--to", "jsonl"], capture_output=True, text=True, env=env, timeout=110)
     assert done.returncode == 1 and done.stderr.startswith("error: OUTPUT")
     assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_spacy_file_is_named(tmp_path):
+    """find-thresholds and label-report ended in a raw msgpack error naming no file."""
+    broken = tmp_path / "dev.spacy"
+    broken.write_bytes(b"\x00 not a DocBin")
+    with pytest.raises(GliZNetInputError, match=r"dev.spacy' is not a readable .spacy"):
+        main(["label-report", str(broken)])
