@@ -127,6 +127,13 @@ def load_datasets(
     ``"all"`` reads the entry's ``file``."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if isinstance(holdout_fraction, bool) or not isinstance(holdout_fraction, (int, float)) \
+            or not 0.0 <= holdout_fraction < 1.0:
+        raise GliZNetInputError(f"holdout_fraction must be a number in [0, 1), got "
+                                f"{holdout_fraction!r}")
+    if split == "all" and holdout_fraction:
+        raise GliZNetInputError(f"holdout_fraction={holdout_fraction} applies to split 'train' "
+                                f"or 'dev'; split 'all' reads every row (it would be ignored)")
     path = Path(path)
     manifest = read_manifest(path)
     names = list(manifest) if datasets is None else list(datasets)

@@ -45,3 +45,15 @@ def test_an_unreadable_spacy_file_is_named(tmp_path):
     broken.write_bytes(b"\x00 not a DocBin")
     with pytest.raises(GliZNetInputError, match=r"dev.spacy' is not a readable .spacy"):
         main(["label-report", str(broken)])
+
+
+@pytest.mark.parametrize("argv,pattern", [
+    (["--holdout-fraction", "0.2"], "applies to split 'train' or 'dev'"),
+    (["--split", "dev", "--holdout-fraction", "1.5"], r"must be a number in \[0, 1\)"),
+    (["--split", "train", "--holdout-fraction", "-0.1"], r"must be a number in \[0, 1\)"),
+])
+def test_a_holdout_fraction_that_would_be_ignored_or_is_out_of_range_is_refused(tmp_path, argv, pattern):
+    """convert --holdout-fraction 0.2 with --split all ignored it silently."""
+    with pytest.raises(GliZNetInputError, match=pattern):
+        main(["convert", str(make_folder(tmp_path / "d")), str(tmp_path / "o.spacy"), *argv])
+    assert not (tmp_path / "o.spacy").exists()
