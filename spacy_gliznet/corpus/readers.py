@@ -32,6 +32,7 @@ from spacy.training import Example
 from ..atomic import atomic_file, atomic_folder, check_output
 from ..errors import GliZNetInputError
 from ..labels import label_pairs, training_labels
+from ..settings import validate_bool, validate_int
 
 MANIFEST = "manifest.json"
 SPLITS = ("all", "train", "dev", "test")
@@ -237,14 +238,13 @@ class JsonlCorpus:
         limit: int = 0,
         seed: int = 0,
     ) -> None:
-        if negative_samples < 0:
-            raise ValueError(f"negative_samples must be >= 0, got {negative_samples}")
+        self.negative_samples = validate_int(negative_samples, "negative_samples", 0)
+        # limit=-1 would drop the last example ([:-1]); a float would be cut silently
+        self.max_rows_per_dataset = validate_int(max_rows_per_dataset, "max_rows_per_dataset", 0)
+        self.shuffle = validate_bool(shuffle, "shuffle")
+        self.limit = validate_int(limit, "limit", 0)
+        self.seed = validate_int(seed, "seed")
         self.datasets = load_datasets(path, datasets, exclude, split, holdout_fraction)
-        self.negative_samples = int(negative_samples)
-        self.max_rows_per_dataset = int(max_rows_per_dataset)
-        self.shuffle = bool(shuffle)
-        self.limit = int(limit)
-        self.seed = int(seed)
         self.epoch = 0
 
     def __len__(self) -> int:

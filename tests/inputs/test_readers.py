@@ -221,3 +221,15 @@ def test_row_errors_name_the_file_and_the_line(tmp_path):
     (tmp_path / "broken.spacy").write_bytes(b"\x00not a docbin")
     with pytest.raises(ValueError, match=r"broken.spacy' is not a readable .spacy"):
         read_unlabeled(tmp_path / "broken.spacy", spacy.blank("en"))
+
+
+@pytest.mark.parametrize("setting,bad", [("limit", -1), ("max_rows_per_dataset", -2),
+                                         ("negative_samples", -1), ("shuffle", "false"),
+                                         ("seed", 1.5)])
+def test_the_corpus_reader_refuses_bad_settings(tmp_path, setting, bad):
+    """JsonlCorpus(limit=-1) dropped the last example of every epoch ([:-1])."""
+    from spacy_gliznet.corpus.readers import JsonlCorpus
+    from spacy_gliznet.errors import GliZNetInputError
+
+    with pytest.raises(GliZNetInputError, match=setting):
+        JsonlCorpus(make_folder(tmp_path / "d"), **{setting: bad})
