@@ -9,19 +9,16 @@ from ..atomic import atomic_folder, check_output
 from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..corpus.readers import read_labels_file, read_unlabeled
+from ..corpus.readers import parse_labels_option, read_unlabeled
 
 DEFAULT_PIPELINE = "default"
 
 
 def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
-    """``--labels``: a comma-separated list, or a file (``.txt``: one label per line;
-    ``.json``: a list or ``{label: description}``), read by ``read_labels_file``."""
-    if value is None:
-        return None
-    if Path(value).suffix.lower() in (".txt", ".json") or Path(value).is_file():
-        return read_labels_file(value)
-    return [v.strip() for v in value.split(",") if v.strip()]
+    """``--labels``: comma-separated labels, a JSON list or ``{label: description}``
+    object, or a file (``.txt``: one label per line; ``.json``: a list or
+    ``{label: description}``); see ``readers.parse_labels_option``."""
+    return parse_labels_option(value)
 
 
 def load_pipeline(pipeline: Union[str, Path], component: str):
@@ -105,9 +102,9 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("unlabeled", help="the unlabeled corpus: .jsonl (a 'text' field), .txt "
                      "(one doc per line) or .spacy")
     cmd.add_argument("output", help="folder for the adapted pipeline")
-    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, or a "
-                     ".txt (one per line) or .json (list or {label: description}) file; "
-                     "default: the component's")
+    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, a JSON "
+                     "list or {label: description} object, or a .txt (one per line) or .json "
+                     "(list or {label: description}) file; default: the component's")
     mode = cmd.add_mutually_exclusive_group()
     mode.add_argument("--multi-label", dest="multi_label", action="store_true", default=None,
                       help="adapt for multi-label decisions (default: the component's mode)")

@@ -19,8 +19,7 @@ from typing import Mapping, Optional
 from thinc.api import Config
 
 from ..atomic import check_output, write_text
-from ..corpus.readers import read_labels_file
-from ..errors import GliZNetInputError
+from ..corpus.readers import parse_labels_option
 from ..labels import LabelsArg, label_pairs
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
@@ -131,25 +130,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_labels(value: Optional[str]) -> LabelsArg:
-    """``--labels``: a label file (``.txt``: one per line; ``.json``: a list or a
-    ``{label: description}`` object), a JSON list or object, or comma-separated labels.
-    Bad JSON or bad labels raise GliZNetInputError saying what is wrong."""
-    if not value:
-        return []
-    if Path(value).is_file() or Path(value).suffix.lower() in (".txt", ".json"):
-        return read_labels_file(value)
-    if value.lstrip().startswith(("[", "{")):
-        try:
-            labels = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise GliZNetInputError(f"--labels is not valid JSON ({err.msg} at character "
-                                    f"{err.pos}): {value[:80]!r}") from None
-        if not isinstance(labels, (list, dict)):
-            raise GliZNetInputError("--labels as JSON must be a list or a {label: description} "
-                                    "object")
-        return dict(label_pairs(labels, "--labels")) if isinstance(labels, dict) \
-            else [k for k, _ in label_pairs(labels, "--labels")]
-    return [lab.strip() for lab in value.split(",") if lab.strip()]
+    """``--labels`` (see ``readers.parse_labels_option``); none: ``[]``."""
+    return parse_labels_option(value) or []
 
 
 def run(args: argparse.Namespace) -> None:

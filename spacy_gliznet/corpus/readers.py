@@ -478,6 +478,30 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
     return [k for k, _ in pairs]
 
 
+def parse_labels_option(value: Optional[str]) -> Optional[Union[List[str], Dict[str, str]]]:
+    """A ``--labels`` option as the commands read it: a label file (``.txt``: one per
+    line; ``.json``: a list or a ``{label: description}`` object; any existing file), a
+    JSON list or object, or comma-separated labels; None for none. Bad JSON or bad
+    labels raise GliZNetInputError saying what is wrong."""
+    if value is None or not value.strip():
+        return None
+    if Path(value).is_file() or Path(value).suffix.lower() in (".txt", ".json"):
+        return read_labels_file(value)
+    if value.lstrip().startswith(("[", "{")):
+        try:
+            labels = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"--labels is not valid JSON ({err.msg} at character "
+                                    f"{err.pos}): {value[:80]!r}") from None
+        if not isinstance(labels, (list, dict)):
+            raise GliZNetInputError("--labels as JSON must be a list or a {label: description} "
+                                    "object")
+        pairs = label_pairs(labels, "--labels")
+        return dict(pairs) if isinstance(labels, dict) else [k for k, _ in pairs]
+    return [k for k, _ in label_pairs([v.strip() for v in value.split(",") if v.strip()],
+                                      "--labels")]
+
+
 def make_labels_reader(path: str) -> Union[List[str], Dict[str, str]]:
     """``spacy_gliznet.read_labels.v1``: :func:`read_labels_file` of ``path``."""
     return read_labels_file(path)

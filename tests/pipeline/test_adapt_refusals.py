@@ -177,3 +177,16 @@ def test_an_adapted_pipeline_can_be_switched_back_at_load_time(make_pipeline, tm
     bad = make_pipeline(decision_rule="margin", rule_param=5.0)
     with pytest.raises(GliZNetInputError, match="margin.*must be in"):
         bad("the team won")
+
+
+def test_adapt_labels_as_json():
+    """adapt --labels '{"a": "about a"}' became one junk label (the JSON text)."""
+    from spacy_gliznet.cli.adapt import read_labels_option
+
+    assert read_labels_option('{"pos": "a positive text", "neg": "a negative text"}') == {
+        "pos": "a positive text", "neg": "a negative text"}
+    assert read_labels_option('["a", "b"]') == ["a", "b"]
+    with pytest.raises(GliZNetInputError, match="not valid JSON"):
+        read_labels_option('["a", "b"')
+    with pytest.raises(GliZNetInputError, match="Duplicate label"):
+        read_labels_option("a,b,a")
