@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
 from ..atomic import check_output, write_text
-from ..corpus.readers import MANIFEST, load_datasets, read_docbin
+from ..corpus.readers import MANIFEST, load_datasets, parse_labels_option, read_docbin
 from ..errors import GliZNetInputError
 
 
@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> None:
     if args.json:
         check_output(args.json, inputs=[args.data, args.pipeline], overwrite=args.overwrite,
                      folder=False, what="--json")
-    labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
+    given = parse_labels_option(args.labels)
+    labels = list(given) if given else None
     if args.pipeline:
         import spacy
 

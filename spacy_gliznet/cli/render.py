@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..atomic import check_output, write_text
-from ..corpus.readers import read_unlabeled
+from ..corpus.readers import parse_labels_option, read_unlabeled
 from ..errors import GliZNetInputError
 from ..settings import DECIDED_SPANS_KEY
 from ..pipeline.visualize import render_html
@@ -56,7 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pipeline", help="a saved pipeline, or 'default' (the bundled model; needs --labels)")
     p.add_argument("input", help="texts: .jsonl (a 'text' field), .txt (one per line) or .spacy")
     p.add_argument("output", help="the HTML file to write")
-    p.add_argument("--labels", default=None, help="comma-separated labels (default: the pipe's)")
+    p.add_argument("--labels", default=None, help="comma-separated labels, a JSON list or "
+                   "{label: description} object, or a label file (default: the pipe's)")
     p.add_argument("--span-source", default="sents", choices=["sents", "spans"],
                    help="what to label inside each doc: sentences (a sentencizer is added when the "
                         "pipeline sets none) or doc.spans[spans_key]")
@@ -67,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
+    labels = parse_labels_option(args.labels)
     n = render(args.pipeline, args.input, args.output, labels=labels,
                span_source=args.span_source, component=args.component, limit=args.limit,
                overwrite=args.overwrite)
