@@ -32,7 +32,7 @@ DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
 def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List[int]]:
     """Predicted label indices per row from an (N, K) score matrix: the top label, or
     (multi-label) those whose score reaches ``threshold``."""
-    mask = decisions.decide(scores, multi_label=multi_label, decision_rule="threshold", cut=threshold)
+    mask = decisions.rule_mask(scores, multi_label=multi_label, decision_rule="threshold", cut=threshold)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
@@ -40,7 +40,7 @@ def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: 
                         settings: DecisionSettings) -> List[List[int]]:
     """Predicted label indices per row as the component decides them; ``settings``:
     ``GliZNetTextCategorizer.decision_settings()``."""
-    mask = decisions.decide_labels(scores, labels, multi_label=multi_label, settings=settings)
+    mask = decisions.decision_mask(scores, labels, multi_label=multi_label, settings=settings)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 

@@ -17,7 +17,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .decisions import cutoffs, decide_cats
+from .decisions import cutoffs, predicted_cats
 from ..errors import GliZNetInputError
 from ..settings import DECISION_CONFIG_KEYS, DecisionSettings, validate_threshold
 
@@ -145,7 +145,7 @@ def tune_thresholds(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
 def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     """spaCy's ``Scorer.score_cats`` on ``doc.cats`` (registered as
     ``spacy_gliznet.textcat_scorer.v1``): AUC from the scores, P/R/F from the
-    decisions of :func:`decisions.decide_cats`, so the scorer counts what
+    decisions of :func:`decisions.predicted_cats`, so the scorer counts what
     ``doc._.gliznet_predicted_labels`` holds.
 
     Called through ``Pipe.score`` it receives the pipe's ``cfg`` (its ``multi_label``,
@@ -161,8 +161,8 @@ def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[st
     getter = kwargs.pop("getter", getattr)
     labels = kwargs.get("labels")
     scores = Scorer.score_cats(examples, "cats", multi_label=multi, getter=getter, **kwargs)
-    decided = {id(eg.predicted): decide_cats(getter(eg.predicted, "cats"), labels,
-                                             multi_label=multi, settings=settings)
+    decided = {id(eg.predicted): predicted_cats(getter(eg.predicted, "cats"), labels,
+                                                multi_label=multi, settings=settings)
                for eg in examples}
 
     def decided_getter(doc: Doc, attr: str) -> Any:

@@ -110,7 +110,7 @@ def test_adapt_runs_the_sentencizer_of_a_pipe_that_scores_sentences(tiny_gliznet
 
 def test_label_statistics_apply_only_to_the_text_they_were_computed_for(make_pipeline, tmp_path):
     """#33 item 4: changing a label's description kept its old z-score statistics."""
-    from spacy_gliznet.pipeline.decisions import decided_labels
+    from spacy_gliznet.pipeline.decisions import predicted_labels as decided_labels
     from spacy_gliznet.settings import DecisionSettings
 
     nlp = make_pipeline(multi_label=True)

@@ -116,7 +116,7 @@ def test_cats_are_exactly_the_labels(pipelines, api_model, text, labels, multi_l
 
 ERROR_PATTERNS = re.compile(
     r"Duplicate label|empty or whitespace-only|produced no tokens|no labels to score|"
-    r"fit in the model's maximum length")
+    r"fit in the model's maximum length|read the same to the model")
 
 
 @SETTINGS
@@ -132,8 +132,8 @@ def test_arbitrary_labels_give_scores_or_a_clear_error(pipelines, api_model, tex
             assert ERROR_PATTERNS.search(str(err)), str(err)
             valid = (labels and len(set(labels)) == len(labels)
                      and all(lab.strip() for lab in labels))
-            if valid:  # only a label the tokenizer drops entirely may fail then
-                assert "produced no tokens" in str(err)
+            if valid:  # only a label the tokenizer drops entirely, or two it reads alike
+                assert "produced no tokens" in str(err) or "read the same" in str(err)
         else:
             assert list(cats) == labels
             assert all(math.isfinite(v) and 0 <= v <= 1 for v in cats.values())
