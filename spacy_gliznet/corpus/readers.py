@@ -35,6 +35,7 @@ from ..labels import label_pairs, training_labels
 from ..settings import validate_bool, validate_int
 
 MANIFEST = "manifest.json"
+TASKS = ("single_label", "multi_label")
 SPLITS = ("all", "train", "dev", "test")
 
 
@@ -104,6 +105,17 @@ def read_manifest(path: Union[str, Path]) -> Dict[str, Dict]:
         for key in ("file", "labels"):
             if key not in entry:
                 raise ValueError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
+        where = f"{str(manifest)!r}: dataset {name!r}"
+        if not name or name in (".", "..") or any(c in name for c in "/\\"):
+            raise GliZNetInputError(f"{where}: a dataset name is a file name (write_split "
+                                    f"writes NAME.jsonl), without path separators")
+        labels = entry["labels"]
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise GliZNetInputError(f"{where}: 'labels' must be a list of strings, got "
+                                    f"{type(labels).__name__} {str(labels)[:60]!r}")
+        if entry.get("task", "single_label") not in TASKS:
+            raise GliZNetInputError(f"{where}: 'task' must be one of {list(TASKS)}, got "
+                                    f"{entry.get('task')!r}")
     return data
 
 

@@ -233,3 +233,32 @@ def test_the_corpus_reader_refuses_bad_settings(tmp_path, setting, bad):
 
     with pytest.raises(GliZNetInputError, match=setting):
         JsonlCorpus(make_folder(tmp_path / "d"), **{setting: bad})
+
+
+@pytest.mark.parametrize("entry,pattern", [
+    ({"file": "d.jsonl", "labels": "abc"}, "'labels' must be a list of strings"),
+    ({"file": "d.jsonl", "labels": ["x"], "task": "multilabel"}, "'task' must be one of"),
+])
+def test_manifest_entries_that_would_be_misread_are_refused(tmp_path, entry, pattern):
+    """labels "abc" became the labels a, b, c; task "multilabel" (a typo) was single-label."""
+    from spacy_gliznet.corpus.readers import load_datasets
+    from spacy_gliznet.errors import GliZNetInputError
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"d": entry}), encoding="utf8")
+    (tmp_path / "d.jsonl").write_text('{"text": "a", "labels": []}\n', encoding="utf8")
+    with pytest.raises(GliZNetInputError, match=pattern):
+        load_datasets(tmp_path)
+
+
+def test_a_dataset_name_cannot_write_outside_the_output(tmp_path):
+    """write_split wrote NAME.jsonl: a dataset named '../x' landed beside the output."""
+    from spacy_gliznet.corpus.readers import write_split
+    from spacy_gliznet.errors import GliZNetInputError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"../x": {"file": "d.jsonl", "labels": ["a"]}}))
+    (data / "d.jsonl").write_text('{"text": "a", "labels": ["a"]}\n', encoding="utf8")
+    with pytest.raises(GliZNetInputError, match="without path separators"):
+        write_split(data, tmp_path / "out", split="all", holdout_fraction=0.0)
+    assert not (tmp_path / "x.jsonl").exists()
