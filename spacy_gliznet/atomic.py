@@ -103,7 +103,7 @@ def _replace(new: Path, out: Path, overwrite: bool) -> None:
             if not overwrite:
                 raise GliZNetInputError(f"{str(out)!r} appeared while writing; it was kept "
                                         f"(pass --overwrite to replace it)")
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name[:100]}.old-", dir=out.parent))
             os.rename(out, old / out.name)
             os.rename(new, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -124,7 +124,7 @@ def atomic_folder(output: PathLike, overwrite: bool = False) -> Iterator[Path]:
     when the block ends without an error, removed otherwise (see the module docstring)."""
     out = Path(os.path.abspath(os.path.expanduser(str(output))))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:100]}.tmp-", dir=out.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would outlive the rename
     try:
         yield tmp
@@ -140,7 +140,7 @@ def atomic_file(output: PathLike, overwrite: bool = False) -> Iterator[Path]:
     ``output`` when the block ends without an error, removed otherwise."""
     out = Path(os.path.abspath(os.path.expanduser(str(output))))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", suffix=out.suffix, dir=out.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name[:100]}.tmp-", suffix=out.suffix, dir=out.parent)
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename

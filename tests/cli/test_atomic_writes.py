@@ -203,3 +203,12 @@ def test_a_failed_write_leaves_the_old_output(tmp_path):
     with atomic_folder(out, overwrite=True) as tmp:
         (tmp / "b").write_text("new")
     assert [p.name for p in out.iterdir()] == ["b"] and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_long_output_name_still_gets_a_temporary_file(tmp_path):
+    """The temporary name adds to OUTPUT's: a 250-character name would exceed the limit."""
+    from spacy_gliznet.atomic import write_text
+
+    out = tmp_path / ("x" * 250)
+    write_text(out, "done")
+    assert out.read_text() == "done" and [p.name for p in tmp_path.iterdir()] == [out.name]
