@@ -4,17 +4,13 @@ flat list of (text, label texts) inputs, and where each input's scores go back
 (:class:`ScoringPlan`; ``aggregation.collect_scores`` reads it). A batch's texts are
 tokenized in one call, and the layer reads their ids from the plan."""
 
-import re
 import sys
-import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
-from ..model.encoding import tokenize
-from ..errors import UnreadTextWarning
+from ..model.encoding import tokenize, unread_chars, warn_unread  # noqa: F401 (unread_chars: re-exported)
 from ..labels import LabelPairs
 from ..settings import LongTextSettings
 from .spans import doc_spans
@@ -57,26 +53,6 @@ class ScoringPlan:
         return [(text, labels, i) for (text, labels), i in zip(self.inputs, ids)]
 
 
-@lru_cache(maxsize=8)
-def _long_run(limit: int) -> "re.Pattern[str]":
-    """A run of more than ``limit`` non-space characters (a "word" of ``str.split``)."""
-    return re.compile(r"\S{%d,}" % (limit + 1))
-
-
-def unread_chars(tokenizer, text: str) -> int:
-    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
-    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
-    token, whatever it holds. 0 for other tokenizers."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
-    if not limit or len(text) <= limit or not _long_run(limit).search(text):
-        return 0
-    if backend.normalizer is not None:
-        text = backend.normalizer.normalize_str(text)
-    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
-    return sum(len(w) for w, _ in words if len(w) > limit)
-
-
 def text_budget(encoder, label_texts: Sequence[str]) -> int:
     """Text tokens the encoder keeps, with these labels, of a text of any length."""
     # the encoder's own errors for unusable labels (an empty text: nothing to tokenize)
@@ -97,13 +73,7 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     """
     plan = ScoringPlan(settings, [], [], [])
     doc_texts = [doc.text for doc in docs]  # once: a Doc builds its text from its tokens
-    unread = [unread_chars(encoder.tokenizer, text) for text in doc_texts]
-    if any(unread):
-        warnings.warn(
-            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
-            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
-            f"reaches the model as one unknown token, so its content does not change the scores",
-            UnreadTextWarning, stacklevel=3)
+    warn_unread(encoder.tokenizer, doc_texts, where, stacklevel=4)
     windows = settings.long_text == "windows"
     if windows:
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
