@@ -33,8 +33,12 @@ if [ ! -f "$SITE/.unpacked-cp$tag" ]; then
         fi
     done
     rm -rf "$SITE" && mkdir -p "$SITE"
-    tar -xJf "$BUNDLE/site-pure.tar.xz" -C "$SITE"
-    tar -xJf "$BUNDLE/site-cp$tag.tar.xz" -C "$SITE"
+    # Python's own tarfile and lzma: no reliance on the image having xz
+    "$PY" -c 'import sys, tarfile
+for archive in sys.argv[2:]:
+    with tarfile.open(archive) as tar:
+        tar.extractall(sys.argv[1], **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))' \
+        "$SITE" "$BUNDLE/site-pure.tar.xz" "$BUNDLE/site-cp$tag.tar.xz"
     touch "$SITE/.unpacked-cp$tag"
     echo "unpacked into $SITE ($(du -sh "$SITE" | cut -f1))"
 fi
@@ -58,7 +62,8 @@ PYEOF
 
 texts=()
 if [ -f "$BUNDLE/texts.json.xz" ]; then
-    xz -dc "$BUNDLE/texts.json.xz" > /tmp/gliz_texts.json
+    "$PY" -c 'import lzma, sys; open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' \
+        "$BUNDLE/texts.json.xz" /tmp/gliz_texts.json
     texts=(--texts /tmp/gliz_texts.json)
 fi
 mkdir -p "$RESULTS"
