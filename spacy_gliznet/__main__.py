@@ -9,6 +9,9 @@ def _csv(value: Optional[str]):
     return [v for v in value.split(",") if v] if value else None
 
 
+OVERWRITE = "replace OUTPUT if it is a non-empty folder (it is written atomically either way)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser of ``python -m spacy_gliznet``."""
     parser = argparse.ArgumentParser(prog="python -m spacy_gliznet")
@@ -29,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true")
     bench.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantization of the model's Linear layers (CPU)")
+    bench.add_argument("--overwrite", action="store_true", help=OVERWRITE)
 
     cal = sub.add_parser("calibrate", help="fit a checkpoint's temperature and multi-label "
                        "offset on labelled data (e.g. train_pool)")
@@ -43,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--dtype", default="float16", choices=["float16", "float32"],
                        help="storage dtype of the saved weights")
     cal.add_argument("--no-progress", action="store_true")
+    cal.add_argument("--overwrite", action="store_true", help=OVERWRITE)
 
     from .cli.convert import add_parser as add_convert
     add_convert(sub)
@@ -54,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--logit-scale-init", type=float, default=2.0)
     init.add_argument("--max-length", type=int, default=256)
     init.add_argument("--no-lab-from-cls", action="store_true")
+    init.add_argument("--overwrite", action="store_true", help=OVERWRITE)
 
     exp = sub.add_parser("export", help="save the GliZNet checkpoint of a trained pipeline")
     exp.add_argument("pipeline")
@@ -63,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="storage dtype of the saved weights")
     exp.add_argument("--max-length", type=int, default=None,
                    help="max_length stored in the checkpoint (0: the backbone's own)")
+    exp.add_argument("--overwrite", action="store_true", help=OVERWRITE)
 
     interp = sub.add_parser("interpolate", help="(1 - alpha) * start + alpha * fine-tune, in weight "
                        "space (WiSE-FT)")
@@ -74,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--component", default="gliznet_textcat")
     interp.add_argument("--dtype", default="float16", choices=["float16", "float32"],
                        help="storage dtype of the saved weights")
+    interp.add_argument("--overwrite", action="store_true", help=OVERWRITE)
 
     from .cli.find_thresholds import add_parser as add_find_thresholds
     add_find_thresholds(sub)
@@ -95,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             baseline=None if args.baseline.lower() == "none" else args.baseline,
             baseline_threshold=args.baseline_threshold, datasets=_csv(args.datasets),
             limit=args.limit, batch_size=args.batch_size, output=args.output,
-            progress=not args.no_progress, quantize=args.quantize,
+            progress=not args.no_progress, quantize=args.quantize, overwrite=args.overwrite,
         )
         print(res["markdown"])
     elif args.command == "calibrate":
@@ -106,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = calibrate(args.model, args.data, args.output, datasets=_csv(args.datasets),
                            exclude=_csv(args.exclude) or (), limit=args.limit, seed=args.seed,
                            batch_size=args.batch_size, dtype=args.dtype,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, overwrite=args.overwrite)
         print(json.dumps(report, indent=2))
         print(f"Saved the calibrated checkpoint to {args.output}")
     elif args.command == "init-model":
@@ -114,20 +122,23 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         out = init_model(args.backbone, args.output, label_attention=args.label_attention,
                          lab_from_cls=not args.no_lab_from_cls,
-                         logit_scale_init=args.logit_scale_init, max_length=args.max_length)
+                         logit_scale_init=args.logit_scale_init, max_length=args.max_length,
+                         overwrite=args.overwrite)
         print(f"Saved a start checkpoint to {out}")
     elif args.command == "export":
         from .cli.export import export_model
 
         out = export_model(args.pipeline, args.output, component=args.component,
-                           dtype=args.dtype, max_length=args.max_length)
+                           dtype=args.dtype, max_length=args.max_length,
+                           overwrite=args.overwrite)
         size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
         print(f"Saved {out} ({size / 1e6:.1f} MB)")
     elif args.command == "interpolate":
         from .cli.interpolate import interpolate_models
 
         out = interpolate_models(args.start, args.finetuned, args.output, args.alpha,
-                                 component=args.component, dtype=args.dtype)
+                                 component=args.component, dtype=args.dtype,
+                                 overwrite=args.overwrite)
         print(f"Saved (1 - {args.alpha:g}) * start + {args.alpha:g} * fine-tune to {out}")
     elif args.command == "find-thresholds":
         from .cli.find_thresholds import run as run_find_thresholds
@@ -143,4 +154,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .errors import GliZNetInputError, GliZNetLoadError
+
+    try:
+        sys.exit(main())
+    except (GliZNetInputError, GliZNetLoadError) as err:  # a user mistake: the message, no traceback
+        sys.exit(f"error: {err}")

@@ -6,22 +6,20 @@ save the adapted pipeline."""
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+from ..atomic import atomic_folder, check_output
 from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..corpus.readers import read_examples_file, read_labels_file, read_unlabeled
+from ..corpus.readers import parse_labels_option, read_examples_file, read_unlabeled
 
 DEFAULT_PIPELINE = "default"
 
 
 def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
-    """``--labels``: a comma-separated list, or a file (``.txt``: one label per line;
-    ``.json``: a list or ``{label: description}``), read by ``read_labels_file``."""
-    if value is None:
-        return None
-    if Path(value).suffix.lower() in (".txt", ".json") or Path(value).is_file():
-        return read_labels_file(value)
-    return [v.strip() for v in value.split(",") if v.strip()]
+    """``--labels``: comma-separated labels, a JSON list or ``{label: description}``
+    object, or a file (``.txt``: one label per line; ``.json``: a list or
+    ``{label: description}``); see ``readers.parse_labels_option``."""
+    return parse_labels_option(value)
 
 
 def load_pipeline(pipeline: Union[str, Path], component: str):
@@ -45,17 +43,24 @@ def load_pipeline(pipeline: Union[str, Path], component: str):
 def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Optional[Union[str, Path]],
                    output: Union[str, Path], *, labels: Optional[LabelsArg] = None,
                    multi_label: Optional[bool] = None, component: str = "gliznet_textcat",
-                   progress: bool = True, examples: Optional[Union[str, Path]] = None,
+                   progress: bool = True, overwrite: bool = False,
+                   examples: Optional[Union[str, Path]] = None,
                    **settings: Any) -> AdaptReport:
     """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` (None: none,
     then ``examples`` is needed) and the labeled seeds of ``examples`` (a JSONL file,
     ``readers.read_examples_file``) and save the pipeline to ``output``; the report
     also goes to its ``meta.json`` (``gliznet_adapt``). ``settings``:
-    :class:`AdaptSettings` fields."""
+    :class:`AdaptSettings` fields.
+
+    ``output`` is checked before any work (not an input, writable, and not an existing
+    non-empty folder unless ``overwrite``) and written atomically (``atomic.py``): a
+    failed or killed run leaves it absent or as it was."""
     from tqdm import tqdm
 
     if unlabeled is None and examples is None:
         raise GliZNetInputError("adapt needs an unlabeled corpus, --examples, or both")
+    check_output(output, inputs=[p for p in (pipeline, unlabeled, examples) if p is not None],
+                 overwrite=overwrite)
     seeds = read_examples_file(examples) if examples is not None else None
     nlp = load_pipeline(pipeline, component)
     docs = read_unlabeled(unlabeled, nlp) if unlabeled is not None else []
@@ -70,16 +75,16 @@ def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Optional[Union[str, Pa
         bar = bars[stage]
         bar.update(done - bar.n)
 
-    report = nlp.get_pipe(component).adapt(docs, labels=labels, multi_label=multi_label,
+    report = nlp.get_pipe(component).adapt(docs, nlp=nlp, labels=labels, multi_label=multi_label,
                                            settings=AdaptSettings(**settings),
                                            progress=show if progress else None,
-                                           nlp=nlp, examples=seeds)
+                                           examples=seeds)
     for bar in bars.values():
         bar.close()
     nlp.meta["gliznet_adapt"] = {**report_dict(report, unlabeled),
                                  "examples": None if examples is None else str(examples)}
-    output = Path(output)
-    nlp.to_disk(output)
+    with atomic_folder(output, overwrite) as tmp:
+        nlp.to_disk(tmp)
     return report
 
 
@@ -111,9 +116,9 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--examples", default=None, help="labeled seed examples, JSONL with one "
                      "{\"text\": ..., \"labels\": [...]} per line: trained on with the "
                      "pseudo-labels (or alone, without UNLABELED)")
-    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, or a "
-                     ".txt (one per line) or .json (list or {label: description}) file; "
-                     "default: the component's")
+    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, a JSON "
+                     "list or {label: description} object, or a .txt (one per line) or .json "
+                     "(list or {label: description}) file; default: the component's")
     mode = cmd.add_mutually_exclusive_group()
     mode.add_argument("--multi-label", dest="multi_label", action="store_true", default=None,
                       help="adapt for multi-label decisions (default: the component's mode)")
@@ -126,6 +131,8 @@ def add_parser(sub: Any) -> None:
         cmd.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value,
                          help=f"AdaptSettings.{name} (default: {shown})")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cmd.add_argument("--overwrite", action="store_true",
+                     help="replace OUTPUT if it is a non-empty folder (atomically)")
 
 
 def run(args: Any) -> AdaptReport:
@@ -134,7 +141,7 @@ def run(args: Any) -> AdaptReport:
     report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
                             labels=read_labels_option(args.labels), multi_label=args.multi_label,
                             component=args.component, progress=not args.no_progress,
-                            examples=args.examples, **settings)
+                            overwrite=args.overwrite, examples=args.examples, **settings)
     print(report.summary())
     print(f"Saved the adapted pipeline to {args.output}")
     return report

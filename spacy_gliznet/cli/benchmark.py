@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..atomic import atomic_folder, check_output
+from ..errors import GliZNetInputError
 from ..pipeline import decisions
 from ..pipeline.metrics import macro_f1
 from ..model.files import resolve_model_dir
@@ -100,15 +102,23 @@ def run_benchmark(
     progress: bool = True,
     quantize: bool = False,
     decision: Optional[Dict] = None,
+    overwrite: bool = False,
 ) -> Dict:
     """Score ``model`` (None: the bundled default) and the baseline on every
     dataset of ``data``; write results.json, results.md and results.png to
     ``output`` when given. ``quantize``: predict with int8 dynamic quantization
     of the model's Linear layers (CPU). ``decision``: component settings for the
     multi-label decisions (``decision_rule``, ``rule_param``, ``threshold``,
-    ``thresholds``), default the component's. Returns the results dict."""
+    ``thresholds``), default the component's. Returns the results dict. ``output`` is
+    checked before any work and written atomically (a non-empty folder is replaced
+    only with ``overwrite``)."""
     import spacy
     from tqdm import tqdm
+
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: all rows), got {limit!r}")
+    if output:
+        check_output(output, inputs=[model, data], overwrite=overwrite)
 
     sets = load_datasets(data, datasets)
     if limit:
@@ -158,14 +168,13 @@ def run_benchmark(
                               for n in names)
     results["markdown"] = markdown_table(results)
     if output:
-        out = Path(output)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf8")
-        (out / "results.md").write_text(results["markdown"] + "\n", encoding="utf8")
-        try:
-            bar_chart(results, out / "results.png")
-        except ImportError:  # matplotlib is an optional extra ("bench")
-            pass
+        with atomic_folder(output, overwrite) as out:
+            (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf8")
+            (out / "results.md").write_text(results["markdown"] + "\n", encoding="utf8")
+            try:
+                bar_chart(results, out / "results.png")
+            except ImportError:  # matplotlib is an optional extra ("bench")
+                pass
     return results
 
 

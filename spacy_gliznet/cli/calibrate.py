@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ..atomic import atomic_folder, check_output
 from ..model.checkpoints import GliZNetForSequenceClassification
 from ..model.network import GliZNetModel, score_logits
 from ..corpus.readers import Dataset, load_datasets
@@ -127,6 +128,7 @@ def calibrate(
     batch_size: int = 64,
     dtype: str = "float16",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Dict:
     """Calibrate ``model_name`` on the datasets of ``data`` and save the result to ``output``.
 
@@ -136,8 +138,10 @@ def calibrate(
     limit: rows sampled per dataset (0: all).
     dtype: storage dtype of the saved weights, "float16" or "float32".
     Returns a report: the chosen values and the macro-F1 per multi-label dataset
-    before and after.
+    before and after. ``output`` is checked before any work and written atomically
+    (``atomic.py``; an existing non-empty folder only with ``overwrite``).
     """
+    check_output(output, inputs=[model_name, data], overwrite=overwrite)
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     sets = load_datasets(data, datasets, exclude=exclude)
@@ -167,5 +171,6 @@ def calibrate(
         model.score_offset.fill_(offset)
         model.logit_scale.fill_(log_scale)
         model.bce_scale.fill_(log_scale)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tokenizer, dtype=storage_dtype(dtype))
     return report

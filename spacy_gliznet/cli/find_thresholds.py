@@ -26,6 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..atomic import atomic_folder, check_output
+from ..corpus.readers import read_docbin
 from ..pipeline.decisions import rule_mask, decision_mask, rule_cutoffs
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
@@ -151,20 +153,20 @@ def check_dev_cats(docs: List, labels: Sequence[str], name: str, dev: Any) -> No
 
 def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: Union[str, Path], *,
                     component: Optional[str] = None, min_positives: int = 10,
-                    batch_size: int = 64, progress: bool = True) -> Dict[str, Any]:
+                    batch_size: int = 64, progress: bool = True,
+                    overwrite: bool = False) -> Dict[str, Any]:
     """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
     the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
     import spacy
-    from spacy.tokens import DocBin
 
-
+    check_output(output, inputs=[pipeline, dev], overwrite=overwrite)
     nlp = spacy.load(pipeline)
     name, factory = pick_component(nlp, component)
     pipe = nlp.get_pipe(name)
     if factory == "gliznet_textcat" and not pipe.multi_label:
         raise GliZNetInputError(f"{name} is single-label (multi_label = false): it takes the top "
                                 f"label, thresholds do not apply")
-    docs = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    docs = read_docbin(dev, nlp.vocab)
     if not docs:
         raise GliZNetInputError(f"no docs in {str(dev)!r}")
     labels = list(pipe.labels)
@@ -186,9 +188,9 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
         pipe.decision_rule = "threshold"
     else:
         pipe.cfg["threshold"] = report["threshold"]
-    out = Path(output)
-    nlp.to_disk(out)
-    (out / "thresholds.json").write_text(json.dumps(report, indent=2), encoding="utf8")
+    with atomic_folder(output, overwrite) as tmp:
+        nlp.to_disk(tmp)
+        (tmp / "thresholds.json").write_text(json.dumps(report, indent=2), encoding="utf8")
     return report
 
 
@@ -205,12 +207,14 @@ def add_parser(sub) -> None:
                    help="dev positives a label needs for its own threshold (else the global one)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace OUTPUT if it is a non-empty folder (atomically)")
 
 
 def run(args) -> None:
     report = find_thresholds(args.pipeline, args.dev, args.output, component=args.component,
                              min_positives=args.min_positives, batch_size=args.batch_size,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, overwrite=args.overwrite)
     print(format_report(report))
     print(f"Saved the pipeline with these thresholds to {args.output} "
           f"(report: {Path(args.output) / 'thresholds.json'})")

@@ -13,6 +13,7 @@ from typing import Any, Optional, Union
 
 import torch
 
+from ..atomic import atomic_folder, check_output
 from ..model.checkpoints import GliZNetForSequenceClassification
 
 
@@ -25,8 +26,10 @@ def init_model(
     logit_scale_init: float = 2.0,
     max_length: Optional[int] = 256,
     dropout: float = 0.1,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> Path:
+    check_output(output, inputs=[backbone], overwrite=overwrite)
     settings = dict(
         label_attention=label_attention, text_pooling="mean", label_pooling="mean",
         projected_dim=None, use_projection_layernorm=False, projector_init="identity",
@@ -38,6 +41,6 @@ def init_model(
         emb = model.backbone.get_input_embeddings().weight
         with torch.no_grad():
             emb[tok.convert_tokens_to_ids(model.config.lab_token)] = emb[tok.cls_token_id]
-    output = Path(output)
-    model.save_pretrained(output, tokenizer=tok)
-    return output
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tok)
+    return Path(output)

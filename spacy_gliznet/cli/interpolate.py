@@ -6,6 +6,8 @@ transfer than the fine-tune alone."""
 from pathlib import Path
 from typing import Union
 
+from ..atomic import atomic_folder, check_output
+from ..settings import validate_number
 from ..model.checkpoints import GliZNetForSequenceClassification, interpolate_states
 from ..model.config import MODEL_TYPE
 from ..model.files import read_config, resolve_model_dir
@@ -26,7 +28,8 @@ def _load_module(name: Union[str, Path], component: str):
 
 def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
                        output: Union[str, Path], alpha: float, *,
-                       component: str = "gliznet_textcat", dtype: str = "float16") -> Path:
+                       component: str = "gliznet_textcat", dtype: str = "float16",
+                       overwrite: bool = False) -> Path:
     """Save ``(1 - alpha) * start + alpha * finetuned`` to ``output``.
 
     start: the GliZNet checkpoint the fine-tune started from (directory or Hub id).
@@ -35,7 +38,10 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
     component: the pipe that holds the model when ``finetuned`` is a pipeline.
     dtype: storage dtype of the saved weights, "float16" or "float32".
     The output has the start's configuration and tokenizer.
+    overwrite: replace an existing non-empty ``output`` folder (written atomically).
     """
+    validate_number(alpha, "--alpha", 0.0, 1.0)  # before two models are loaded
+    check_output(output, inputs=[start, finetuned], overwrite=overwrite)
     if read_config(resolve_model_dir(start)).get("model_type") not in (MODEL_TYPE, "gliznet"):
         raise ValueError(
             f"{str(start)!r} is not a GliZNet checkpoint (a bare backbone?): the start must be "
@@ -51,6 +57,6 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
         raise ValueError("The start and the fine-tune use different tokenizers; "
                          "interpolation needs a fine-tune of this start checkpoint")
     model.load_state_dict(interpolate_states(model.state_dict(), tuned.state_dict(), alpha))
-    output = Path(output)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
-    return output
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tokenizer, dtype=storage_dtype(dtype))
+    return Path(output)

@@ -17,13 +17,51 @@ text. No label is ever dropped or cut. A label that cannot fit in a sequence
 even with an empty text raises :class:`LabelTooLongError`.
 """
 
+import re
+import warnings
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
-from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError
+from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError, UnreadTextWarning
 from ..labels import ExampleSet, check_unicode, short_repr
+
+
+@lru_cache(maxsize=8)
+def _long_run(limit: int) -> "re.Pattern[str]":
+    """A run of more than ``limit`` non-space characters (a "word" of ``str.split``)."""
+    return re.compile(r"\S{%d,}" % (limit + 1))
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not _long_run(limit).search(text):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
+
+
+def warn_unread(tokenizer, texts: Sequence[str], where: str, stacklevel: int = 3) -> int:
+    """Warn (:class:`UnreadTextWarning`) when ``texts`` hold runs of characters the
+    tokenizer reads as one unknown token (:func:`unread_chars`); every path that reads
+    texts (the pipe, ``predict_batch``, training and adapt) calls it. Returns how many
+    texts hold such runs."""
+    unread = [unread_chars(tokenizer, t) for t in texts]
+    n = sum(1 for u in unread if u)
+    if n:
+        warnings.warn(
+            f"{where}: {n} text(s) hold {sum(unread)} characters in runs longer than the "
+            f"tokenizer reads as one word (no spaces or punctuation); each run reaches the model "
+            f"as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=stacklevel)
+    return n
 
 
 @dataclass
@@ -190,8 +228,23 @@ class GliZNetEncoder:
             return []
         return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
+    def _known_or_tokenized(self, texts: Sequence[str],
+                            known: Optional[Sequence[Optional[Sequence[int]]]]) -> List[List[int]]:
+        """Token ids of each text: ``known[i]`` where given, the others in one call."""
+        if known is None:
+            return self._tokenize(list(texts))
+        missing = [i for i, ids in enumerate(known) if ids is None]
+        out = [ids if isinstance(ids, list) or ids is None else list(ids) for ids in known]
+        for i, ids in zip(missing, self._tokenize([texts[i] for i in missing])):
+            out[i] = ids
+        return out
+
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
-        """Token ids of each label, cached across calls."""
+        """Token ids of each label, cached across calls. Two labels of one set that
+        read the same to the model (one token sequence after the tokenizer's
+        normalisation: case for an uncased tokenizer, surrounding spaces, control
+        characters) are refused: the model cannot tell them apart, so they would get
+        the same score."""
         missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
         for lab, ids in zip(missing, self._tokenize(missing)):
             if not ids:
@@ -200,7 +253,18 @@ class GliZNetEncoder:
                     f"characters (control, zero-width or unknown characters)"
                 )
             self._label_cache[lab] = tuple(ids)
-        return [self._label_cache[lab] for lab in labels]
+        out = [self._label_cache[lab] for lab in labels]
+        if len(set(out)) < len(set(labels)):
+            seen: Dict[Tuple[int, ...], str] = {}
+            for lab, ids in zip(labels, out):
+                other = seen.setdefault(ids, lab)
+                if other != lab:
+                    raise GliZNetInputError(
+                        f"Labels {short_repr(other)} and {short_repr(lab)} read the same to the "
+                        f"model (the same tokens after its tokenizer's normalisation of case, "
+                        f"spaces and control characters), so they would always get the same "
+                        f"score: keep one, or give them descriptions that differ")
+        return out
 
     def max_label_tokens(self) -> int:
         """Largest number of tokens one label may have."""
@@ -315,9 +379,13 @@ class GliZNetEncoder:
         return tuple(out)
 
     def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]],
+               text_ids: Optional[Sequence[Optional[Sequence[int]]]] = None,
                examples: Optional[Sequence[Optional[ExampleSet]]] = None) -> List[EncodedInput]:
         """Encode texts, each with its own label list (already validated).
 
+        text_ids: per text, its token ids as :func:`tokenize` gives them with this
+            encoder's tokenizer, where the caller has them already (None: not known);
+            the texts without are tokenized here, in one call.
         examples: per input, the :class:`ExampleSet` of its labels or None; examples
             need an encoder with ``separate_blocks`` (labels encoded apart from the
             text): labels that read the text cannot be compared with examples.
@@ -326,6 +394,8 @@ class GliZNetEncoder:
             raise GliZNetInputError(
                 f"Got {len(texts)} texts but {len(labels)} label lists"
             )
+        if text_ids is not None and len(text_ids) != len(texts):
+            raise GliZNetInputError(f"Got {len(texts)} texts but {len(text_ids)} token id lists")
         examples = list(examples) if examples is not None else [None] * len(texts)
         if len(examples) != len(texts):
             raise GliZNetInputError(f"Got {len(texts)} texts but {len(examples)} example sets")
@@ -339,7 +409,7 @@ class GliZNetEncoder:
             if not isinstance(t, str):
                 raise GliZNetInputError(f"Texts must be strings; text {i} is {type(t).__name__}")
             check_unicode(t, f"Text {i}")
-        text_ids = self._tokenize(list(texts))
+        text_ids = self._known_or_tokenized(texts, text_ids)
         out = []
         sides: Dict[Tuple[Any, ...], LabelSide] = {}
         side_of: Dict[Tuple[int, int], LabelSide] = {}  # inputs often share one label list object

@@ -59,7 +59,7 @@ from .runtime_settings import (
     doc_labels,
     new_pipe_cfg,
 )
-from ..settings import DecisionSettings, validate_rule
+from ..settings import DecisionSettings, validate_int, validate_rule
 
 
 @dataclass
@@ -84,8 +84,8 @@ def with_examples(plan: ScoringPlan, examples: Sequence[LabelExamples],
     their doc's labels as a third item where they have examples (one object per doc
     label list, so the model reads each label set's examples once)."""
     if not any(examples):
-        return plan.inputs
-    inputs: List[Tuple[Any, ...]] = list(plan.inputs)
+        return plan.layer_inputs()
+    inputs: List[Tuple[Any, ...]] = plan.layer_inputs()
     sets: Dict[Tuple[int, int], Any] = {}
     for dp, ex in zip(plan.docs, examples):
         key = (id(dp.pairs), id(ex))
@@ -96,7 +96,7 @@ def with_examples(plan: ScoringPlan, examples: Sequence[LabelExamples],
             continue
         for scored in ([dp.doc] if dp.doc is not None else []) + dp.spans:
             for i in range(scored.first, scored.first + scored.count):
-                inputs[i] = (*inputs[i][:2], found)
+                inputs[i] = (*inputs[i][:3], found)
     return inputs
 
 
@@ -259,7 +259,8 @@ class GliZNetTextCategorizer(TrainablePipe):
         activation = "sigmoid" if multi else "softmax"
         per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
-        truncated = write_annotations(docs, per_doc, scores.settings, example_rules(scores))
+        truncated = write_annotations(docs, per_doc, scores.settings,
+                                      [d.pairs for d in scores.plan.docs], example_rules(scores))
         if truncated:
             warnings.warn(
                 f"{self.name}: {truncated} text(s) were cut to fit the model's maximum length "
@@ -281,6 +282,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         :meth:`__call__`, resolved once for the stream. A batch that fails is scored
         again one doc at a time, so only a bad doc goes to the error handler."""
         settings = self.settings(**overrides)
+        batch_size = validate_int(batch_size, f"{self.name}: batch_size", 1)  # 0 lost every doc
         for docs in minibatch(stream, size=batch_size):
             try:
                 self.set_annotations(docs, self._predict(docs, settings))

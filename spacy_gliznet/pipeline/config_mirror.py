@@ -15,8 +15,9 @@ from typing import Any, Dict, Mapping, Optional
 from spacy.language import Language
 from thinc.api import Config
 
+from ..errors import GliZNetInputError
 from ..labels import LabelExamples, label_config
-from ..settings import DECISION_CONFIG_KEYS, LONG_TEXT_KEYS
+from ..settings import DECISION_CONFIG_KEYS, LONG_TEXT_KEYS, DecisionSettings, rule_param_at_load
 
 #: the settings a user may change at run time (per pipe, and per call); the pipeline's
 #: config always holds their current values
@@ -99,6 +100,16 @@ def restore_settings(pipe: Any, given: Mapping[str, Any]) -> None:
     pipe.cfg["labels"] = [tuple(p) for p in pipe.cfg["labels"]]  # JSON gives lists
     saved = {k: tuple(v) for k, v in pipe.cfg.get("label_examples", {}).items()}
     write_setting(pipe, "label_examples", saved)  # the labels' examples go with the labels
+    # statistics saved before their texts were kept: read as the saved labels' texts
+    described, texts = dict(pipe.cfg["labels"]), dict(pipe.cfg.get("label_stats_texts") or {})
+    missing = [k for k in pipe.cfg.get("label_stats", {}) if k not in texts]
+    if missing or "label_stats_texts" not in pipe.cfg:
+        texts.update({k: described.get(k, k) for k in missing})
+        pipe.cfg["label_stats_texts"] = texts
+    given = dict(given)
+    if "decision_rule" in given:  # a rule switched at load time without its own parameter
+        given["rule_param"] = rule_param_at_load(pipe.cfg["decision_rule"], pipe.cfg["rule_param"],
+                                                 given["decision_rule"], given.get("rule_param"))
     for key in RUNTIME_SETTINGS:
         if key in given and config_can_hold(config_value(key, given[key],
                                                          given.get("label_examples"))) \
@@ -107,3 +118,7 @@ def restore_settings(pipe: Any, given: Mapping[str, Any]) -> None:
             if key == "labels":
                 write_setting(pipe, "label_examples", given.get("label_examples", {}))
         write_setting(pipe, key, pipe.cfg[key])
+    try:
+        DecisionSettings(**{k: pipe.cfg[k] for k in DECISION_CONFIG_KEYS})
+    except GliZNetInputError as err:
+        raise GliZNetInputError(f"{pipe.name}: {err}") from None
