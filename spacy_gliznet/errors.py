@@ -5,6 +5,11 @@ class GliZNetInputError(ValueError):
     """Raised for texts, labels or settings that cannot be used as given."""
 
 
+class GliZNetDataError(GliZNetInputError):
+    """Raised for a data file (a corpus, a dataset manifest, a labels file) that cannot be
+    read as given; the message names the file, and the line or row where there is one."""
+
+
 class LabelTooLongError(GliZNetInputError):
     """Raised when one label does not fit in the model's maximum length."""
 

@@ -19,6 +19,7 @@ thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 ``OUTPUT/thresholds.json`` also holds the before/after figures printed.
 """
 
+import argparse
 import json
 import warnings
 from pathlib import Path
@@ -26,10 +27,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..errors import GliZNetInputError
 from ..pipeline.decisions import decide, decide_labels, rule_cutoffs
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
-from ..errors import GliZNetInputError
+from ._common import add_gpu_id_option, load_pipeline, use_gpu
 
 SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
 
@@ -154,11 +156,9 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
                     batch_size: int = 64, progress: bool = True) -> Dict[str, Any]:
     """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
     the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
-    import spacy
     from spacy.tokens import DocBin
 
-
-    nlp = spacy.load(pipeline)
+    nlp = load_pipeline(pipeline, component=None)
     name, factory = pick_component(nlp, component)
     pipe = nlp.get_pipe(name)
     if factory == "gliznet_textcat" and not pipe.multi_label:
@@ -192,9 +192,9 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
     return report
 
 
-def add_parser(sub) -> None:
-    """The ``find-thresholds`` subcommand of ``python -m spacy_gliznet``."""
-    p = sub.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, saved "
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``find-thresholds`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, saved "
                        "with the pipeline (gliznet_textcat or textcat_multilabel)")
     p.add_argument("pipeline", help="trained or zero-shot spaCy pipeline directory")
     p.add_argument("dev", help=".spacy file whose docs carry gold cats")
@@ -205,9 +205,13 @@ def add_parser(sub) -> None:
                    help="dev positives a label needs for its own threshold (else the global one)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-progress", action="store_true")
+    add_gpu_id_option(p)
+    p.set_defaults(run=run)
 
 
-def run(args) -> None:
+def run(args: argparse.Namespace) -> None:
+    """Run ``find-thresholds`` from parsed arguments and print the before/after table."""
+    use_gpu(args.gpu_id)
     report = find_thresholds(args.pipeline, args.dev, args.output, component=args.component,
                              min_positives=args.min_positives, batch_size=args.batch_size,
                              progress=not args.no_progress)

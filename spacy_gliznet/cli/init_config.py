@@ -18,6 +18,9 @@ from typing import List, Optional, Sequence
 
 from thinc.api import Config
 
+from ..errors import GliZNetInputError
+from ._common import UsageError, comma_list
+
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
 HEAD_SETTINGS = ("max_length", "text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
                  "projector_init", "logit_scale_init")
@@ -50,11 +53,11 @@ def make_config(labels: Sequence[str] = (), *, multi_label: bool = False, gpu: b
     bundled model; a GliZNet checkpoint or a bare backbone (name or path) otherwise."""
     labels = list(labels)
     if len(set(labels)) != len(labels) or any(not str(lab).strip() for lab in labels):
-        raise ValueError(f"--labels must be distinct, non-empty labels, got {labels}")
+        raise GliZNetInputError(f"--labels must be distinct, non-empty labels, got {labels}")
     device = GPU if gpu else CPU
     steps = int(max_steps if max_steps is not None else device["max_steps"])
     if steps <= 0:
-        raise ValueError(f"--max-steps must be > 0, got {steps}")
+        raise GliZNetInputError(f"--max-steps must be > 0, got {steps}")
     text = SHIPPED.read_text(encoding="utf8")
     text = text[text.index("[paths]"):]  # the shipped file's own header does not apply
     text = set_option(text, "paths", "model", "null" if model is None else _config_value(model))
@@ -94,8 +97,9 @@ def make_config(labels: Sequence[str] = (), *, multi_label: bool = False, gpu: b
     return text
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``init-config`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser(
         "init-config", help="write a complete, commented spacy train config for gliznet_textcat",
         description="Write a spacy train config for gliznet_textcat: Adam 3e-5 with warmup over a "
                     "tenth of max_steps, progress bar, macro-F in the scores table, the label "
@@ -121,17 +125,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_labels(value: Optional[str]) -> List[str]:
+    """``--labels``: a JSON list or comma-separated labels; none (every label of the
+    training data) when not given or empty."""
     if not value:
         return []
     if value.lstrip().startswith("["):
-        labels = json.loads(value)
+        try:
+            labels = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"--labels is not a valid JSON list: {err}") from None
         if not isinstance(labels, list):
-            raise ValueError("--labels as JSON must be a list")
+            raise GliZNetInputError("--labels as JSON must be a list")
         return [str(lab) for lab in labels]
-    return [lab.strip() for lab in value.split(",") if lab.strip()]
+    return comma_list(value)
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run ``init-config`` from parsed arguments: write (or print) the config."""
     text = make_config(parse_labels(args.labels), multi_label=args.multi_label, gpu=args.gpu,
                        model=args.model, max_steps=args.max_steps)
     if args.output == "-":
@@ -139,7 +149,7 @@ def run(args: argparse.Namespace) -> None:
         return
     out = Path(args.output)
     if out.exists() and not args.force:
-        raise SystemExit(f"{out} exists; pass --force to overwrite it")
+        raise UsageError(f"{out} exists; pass --force to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf8")
     print(f"Wrote {out}. Train: python -m spacy train {out} --output out "

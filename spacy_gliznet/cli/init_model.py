@@ -8,6 +8,7 @@ new ``[LAB]`` row makes each label read like ``[CLS] label``, i.e. close to the
 backbone's own sentence embedding of the label.
 """
 
+import argparse
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -27,6 +28,17 @@ def init_model(
     dropout: float = 0.1,
     **overrides: Any,
 ) -> Path:
+    """Save a GliZNet start checkpoint of ``backbone`` to ``output`` (see the module
+    docstring).
+
+    backbone: a bare encoder (directory or Hub id).
+    label_attention: "isolated" (texts and labels encoded apart), "text" or "full".
+    lab_from_cls: start the new ``[LAB]`` token's embedding from ``[CLS]``'s.
+    logit_scale_init: the starting log-temperature of the scores.
+    max_length: the most tokens per sequence (None: the backbone's own).
+    dropout: dropout rate of the heads.
+    overrides: other ``GliZNetConfig`` fields.
+    """
     settings = dict(
         label_attention=label_attention, text_pooling="mean", label_pooling="mean",
         projected_dim=None, use_projection_layernorm=False, projector_init="identity",
@@ -41,3 +53,23 @@ def init_model(
     output = Path(output)
     model.save_pretrained(output, tokenizer=tok)
     return output
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``init-model`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
+    p.add_argument("backbone")
+    p.add_argument("output")
+    p.add_argument("--label-attention", default="isolated", choices=["full", "isolated", "text"])
+    p.add_argument("--logit-scale-init", type=float, default=2.0)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--no-lab-from-cls", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``init-model`` from parsed arguments."""
+    out = init_model(args.backbone, args.output, label_attention=args.label_attention,
+                     lab_from_cls=not args.no_lab_from_cls,
+                     logit_scale_init=args.logit_scale_init, max_length=args.max_length)
+    print(f"Saved a start checkpoint to {out}")

@@ -11,6 +11,8 @@ from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
 from ..corpus.readers import MANIFEST, load_datasets
+from ..errors import GliZNetInputError
+from ._common import comma_list, load_pipeline
 
 
 def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",
@@ -28,11 +30,12 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
     if p.is_file() and p.suffix == ".spacy":
         docs = DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab)
         return {p.name: label_report(docs, labels)}
-    raise SystemExit(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
+    raise GliZNetInputError(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("label-report", help="label counts of training data (positives per label, "
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``label-report`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("label-report", help="label counts of training data (positives per label, "
                        "labels never positive, docs without a positive label)")
     p.add_argument("data", help="a .spacy file (doc.cats: >= 0.5 positive) or a folder with "
                                 "manifest.json and JSONL files")
@@ -50,14 +53,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
+    """Run ``label-report`` from parsed arguments and print the counts."""
+    labels = comma_list(args.labels)
     if args.pipeline:
-        import spacy
-
-        nlp = spacy.load(args.pipeline)
+        nlp = load_pipeline(args.pipeline, component=None)
         pipes = [pipe for _, pipe in nlp.pipeline if hasattr(pipe, "labels")]
         if not pipes:
-            raise SystemExit(f"{args.pipeline} has no component with labels")
+            raise GliZNetInputError(f"{args.pipeline} has no component with labels")
         labels = list(pipes[-1].labels)
     reports = report_path(args.data, labels, args.split, args.holdout_fraction)
     for name, report in reports.items():

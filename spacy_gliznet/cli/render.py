@@ -6,27 +6,26 @@ import argparse
 from pathlib import Path
 
 from ..corpus.readers import read_unlabeled
-from ..settings import DECIDED_SPANS_KEY
+from ..errors import GliZNetInputError
 from ..pipeline.visualize import render_html
-
-
-def load_pipeline(name: str, labels):
-    import spacy
-
-    if name == "default":
-        if not labels:
-            raise SystemExit("render default: give --labels (the bundled model has none)")
-        nlp = spacy.blank("en")
-        nlp.add_pipe("gliznet_textcat", config={"labels": labels})
-        return nlp
-    return spacy.load(name)
+from ..settings import DECIDED_SPANS_KEY
+from ._common import DEFAULT_PIPELINE, add_gpu_id_option, comma_list, load_pipeline, use_gpu
 
 
 def render(pipeline: str, input_path: str, output: str, *, labels=None,
            span_source: str = "sents", component: str = "gliznet_textcat", limit: int = 50) -> int:
-    nlp = load_pipeline(pipeline, labels)
-    if component not in nlp.pipe_names:
-        raise SystemExit(f"{pipeline} has no {component!r} component (it has {nlp.pipe_names})")
+    """Write the HTML page of the first ``limit`` docs of ``input_path`` (0: all) to
+    ``output``; returns the number of docs.
+
+    pipeline: a saved pipeline, or "default" (the bundled model; needs ``labels``).
+    labels: the labels to score (default: the pipe's).
+    span_source: "sents" (a sentencizer is added when the pipeline sets no sentences) or
+        "spans" (``doc.spans[spans_key]``).
+    component: the ``gliznet_textcat`` pipe's name.
+    """
+    if pipeline == DEFAULT_PIPELINE and not labels:
+        raise GliZNetInputError("render default: give --labels (the bundled model has none)")
+    nlp = load_pipeline(pipeline, component, labels=labels)
     sets_sents = any({"token.is_sent_start", "doc.sents"} & set(nlp.get_pipe_meta(n).assigns or [])
                      for n in nlp.pipe_names)
     if span_source == "sents" and not sets_sents:
@@ -46,8 +45,9 @@ def render(pipeline: str, input_path: str, output: str, *, labels=None,
     return len(docs)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="HTML page: doc.cats as bars, sentence labels highlighted")
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``render`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("render", help="HTML page: doc.cats as bars, sentence labels highlighted")
     p.add_argument("pipeline", help="a saved pipeline, or 'default' (the bundled model; needs --labels)")
     p.add_argument("input", help="texts: .jsonl (a 'text' field), .txt (one per line) or .spacy")
     p.add_argument("output", help="the HTML file to write")
@@ -57,11 +57,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "pipeline sets none) or doc.spans[spans_key]")
     p.add_argument("--component", default="gliznet_textcat", help="the component's name")
     p.add_argument("--limit", type=int, default=50, help="at most this many docs (0: all)")
+    add_gpu_id_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    labels = [lab for lab in args.labels.split(",") if lab] if args.labels else None
+    """Run ``render`` from parsed arguments."""
+    use_gpu(args.gpu_id)
+    labels = comma_list(args.labels)
     n = render(args.pipeline, args.input, args.output, labels=labels,
                span_source=args.span_source, component=args.component, limit=args.limit)
     print(f"Wrote {n} docs to {args.output}")

@@ -29,7 +29,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from ..errors import GliZNetInputError
+from ..errors import GliZNetDataError, GliZNetInputError
 from ..labels import label_pairs, training_labels
 
 MANIFEST = "manifest.json"
@@ -54,14 +54,14 @@ def read_manifest(path: Union[str, Path]) -> Dict[str, Dict]:
     path = Path(path)
     manifest = path / MANIFEST
     if not manifest.is_file():
-        raise ValueError(f"{str(path)!r} has no {MANIFEST}")
+        raise GliZNetDataError(f"{str(path)!r} has no {MANIFEST}")
     data = srsly.read_json(manifest)
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{str(manifest)!r} must map dataset names to their entries")
+        raise GliZNetDataError(f"{str(manifest)!r} must map dataset names to their entries")
     for name, entry in data.items():
         for key in ("file", "labels"):
             if key not in entry:
-                raise ValueError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
+                raise GliZNetDataError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
     return data
 
 
@@ -85,13 +85,13 @@ def load_datasets(
     refuses ``holdout_fraction``); another is split by text hash (``in_holdout``).
     ``"all"`` reads the entry's ``file``."""
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise GliZNetInputError(f"split must be one of {SPLITS}, got {split!r}")
     path = Path(path)
     manifest = read_manifest(path)
     names = list(manifest) if datasets is None else list(datasets)
     unknown = [n for n in names if n not in manifest]
     if unknown:
-        raise ValueError(f"Datasets not in {str(path / MANIFEST)!r}: {unknown}")
+        raise GliZNetInputError(f"Datasets not in {str(path / MANIFEST)!r}: {unknown}")
     out = []
     for name in names:
         if name in exclude:
@@ -104,10 +104,12 @@ def load_datasets(
         for i, row in enumerate(srsly.read_jsonl(path / (own or entry["file"]))):
             text, gold = row.get("text"), row.get("labels")
             if not isinstance(text, str) or not text.strip() or not isinstance(gold, list):
-                raise ValueError(f"{name} row {i}: expected {{'text': str, 'labels': list}}")
+                raise GliZNetDataError(
+                    f"{name} row {i}: expected {{'text': str, 'labels': list}}")
             bad = [g for g in gold + list(row.get("not_labels", [])) if g not in known]
             if bad:
-                raise ValueError(f"{name} row {i}: labels not in the manifest's label set: {bad}")
+                raise GliZNetDataError(
+                    f"{name} row {i}: labels not in the manifest's label set: {bad}")
             if not own and split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
                 continue
             rows.append(row)
@@ -122,18 +124,18 @@ def _own_split_file(name: str, entry: Dict, split: str, holdout_fraction: float)
         return None
     if splits:
         if holdout_fraction:
-            raise ValueError(f"dataset {name!r} has its own splits in the manifest "
-                             f"({sorted(splits)}); drop holdout_fraction")
+            raise GliZNetInputError(f"dataset {name!r} has its own splits in the manifest "
+                                    f"({sorted(splits)}); drop holdout_fraction")
         if split not in splits:
-            raise ValueError(f"dataset {name!r} has no {split!r} split in the manifest, only "
-                             f"{sorted(splits)}")
+            raise GliZNetInputError(f"dataset {name!r} has no {split!r} split in the manifest, "
+                                    f"only {sorted(splits)}")
         return splits[split]
     if split == "test":
-        raise ValueError(f"split 'test' needs the manifest's own splits, and dataset {name!r} "
-                         f"has none")
+        raise GliZNetInputError(f"split 'test' needs the manifest's own splits, and dataset "
+                                f"{name!r} has none")
     if not 0 < holdout_fraction < 1:
-        raise ValueError(f"split 'train'/'dev' of dataset {name!r}, which has no splits in the "
-                         f"manifest, needs 0 < holdout_fraction < 1")
+        raise GliZNetInputError(f"split 'train'/'dev' of dataset {name!r}, which has no splits "
+                                f"in the manifest, needs 0 < holdout_fraction < 1")
     return None
 
 
@@ -187,7 +189,7 @@ class JsonlCorpus:
         seed: int = 0,
     ) -> None:
         if negative_samples < 0:
-            raise ValueError(f"negative_samples must be >= 0, got {negative_samples}")
+            raise GliZNetInputError(f"negative_samples must be >= 0, got {negative_samples}")
         self.datasets = load_datasets(path, datasets, exclude, split, holdout_fraction)
         self.negative_samples = int(negative_samples)
         self.max_rows_per_dataset = int(max_rows_per_dataset)
@@ -287,7 +289,7 @@ def jsonl_to_docbin(
 def sample_rows(rows: List[Dict], max_rows: int, rng: random.Random) -> List[Dict]:
     """At most ``max_rows`` of ``rows`` (0: all): a seeded sample, in file order."""
     if max_rows < 0:
-        raise ValueError(f"max_rows_per_dataset must be >= 0, got {max_rows}")
+        raise GliZNetInputError(f"max_rows_per_dataset must be >= 0, got {max_rows}")
     if max_rows and len(rows) > max_rows:
         return [rows[i] for i in sorted(rng.sample(range(len(rows)), max_rows))]
     return rows
@@ -336,7 +338,7 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
     per line; blank lines are not docs) or a ``.spacy`` DocBin."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"No such corpus file: {str(path)!r}")
+        raise GliZNetDataError(f"No such corpus file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".spacy":
         return list(DocBin().from_disk(path).get_docs(nlp.vocab))
@@ -348,12 +350,12 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         for i, row in enumerate(srsly.read_jsonl(path), start=1):
             text = row.get("text") if isinstance(row, dict) else None
             if not isinstance(text, str):
-                raise ValueError(f"{str(path)!r} line {i}: expected an object with a 'text' "
-                                 f"string, got {str(row)[:80]!r}")
+                raise GliZNetDataError(f"{str(path)!r} line {i}: expected an object with a 'text' "
+                                       f"string, got {str(row)[:80]!r}")
             docs.append(nlp.make_doc(text))
         return docs
-    raise ValueError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
-                     f"got {suffix or 'no extension'!r}")
+    raise GliZNetDataError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
+                           f"got {suffix or 'no extension'!r}")
 
 
 # -- label sets from files -----------------------------------------------------------
@@ -366,26 +368,26 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
     - any other file: plain UTF-8 text, one label per line (leading and trailing
       whitespace removed; blank lines skipped).
 
-    Raises GliZNetInputError, naming the file (and the line), for a missing file,
+    Raises GliZNetDataError, naming the file (and the line), for a missing file,
     bad JSON, another JSON type, and empty, duplicate or invalid labels.
     """
     path = Path(path)
     where = f"labels file {str(path)!r}"
     if not path.is_file():
-        raise GliZNetInputError(f"{where} does not exist (relative paths start at {Path.cwd()})")
+        raise GliZNetDataError(f"{where} does not exist (relative paths start at {Path.cwd()})")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise GliZNetInputError(f"{where} is not UTF-8 text: {err}") from None
+        raise GliZNetDataError(f"{where} is not UTF-8 text: {err}") from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise GliZNetInputError(f"{where} is not valid JSON: {err}") from None
+            raise GliZNetDataError(f"{where} is not valid JSON: {err}") from None
         if not isinstance(data, (list, dict)):
-            raise GliZNetInputError(
-                f"{where} must hold a JSON list of labels or a {{label: description}} object, "
-                f"not a {type(data).__name__}")
+            raise GliZNetDataError(
+                                   f"{where} must hold a JSON list of labels or a {{label: description}} object, "
+                                   f"not a {type(data).__name__}")
         labels = data
     else:
         labels = []
@@ -395,12 +397,12 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
             if not label:
                 continue
             if label in seen:
-                raise GliZNetInputError(
-                    f"{where}: line {number} repeats the label {label!r} of line {seen[label]}")
+                raise GliZNetDataError(
+                                       f"{where}: line {number} repeats the label {label!r} of line {seen[label]}")
             seen[label] = number
             labels.append(label)
     if not labels:
-        raise GliZNetInputError(f"{where} holds no labels")
+        raise GliZNetDataError(f"{where} holds no labels")
     pairs = label_pairs(labels, where)
     if isinstance(labels, dict):
         return dict(pairs)
