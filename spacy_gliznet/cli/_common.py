@@ -147,8 +147,8 @@ def _require_torch_gpu(gpu_id: int) -> None:
     if not torch.cuda.is_available():
         raise GliZNetInputError(
             f"--gpu-id {gpu_id}: torch sees no GPU (torch {torch.__version__} is a CPU build or "
-            f"no CUDA device is visible); install a CUDA build of torch, or use --gpu-id -1 for "
-            f"the CPU")
+            f"no CUDA device is visible); install a CUDA build of torch and spaCy's cupy extra "
+            f"(e.g. pip install 'spacy[cuda12x]'), or use --gpu-id -1 for the CPU")
     if gpu_id >= torch.cuda.device_count():
         raise GliZNetInputError(f"--gpu-id {gpu_id}: torch sees {torch.cuda.device_count()} "
                                 f"GPU(s), numbered from 0")
