@@ -18,7 +18,7 @@ SCORING_FIELDS = ("text_pooling", "label_pooling", "template", "label_attention"
                   "use_projection_layernorm", "projected_dim")
 
 
-def _load_module(name: Union[str, Path], component: str):
+def _finetuned_model(name: Union[str, Path], component: str):
     """A GliZNet checkpoint directory, a Hub id, or a trained spaCy pipeline
     directory (recognised by its config.cfg) whose ``component`` holds the model."""
     if (Path(name) / "config.cfg").is_file():
@@ -43,7 +43,7 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
             f"{str(start)!r} is not a GliZNet checkpoint (a bare backbone?): the start must be "
             "the GliZNet checkpoint the fine-tune started from, e.g. the bundled default model")
     model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(start)
-    tuned = _load_module(finetuned, component)
+    tuned = _finetuned_model(finetuned, component)
     for name in SCORING_FIELDS:
         a, b = getattr(model.config, name), getattr(tuned.config, name)
         if a != b:
