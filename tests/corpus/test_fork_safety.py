@@ -15,7 +15,7 @@ import textwrap
 import pytest
 import torch
 
-from spacy_gliznet import fork_safety
+from spacy_gliznet.scale import fork_safety
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent("""
     import torch
     torch.set_num_threads(2)  # whatever CI's core count: the parent's pool has 2 threads
     import spacy, spacy_gliznet
-    from spacy_gliznet import fork_safety
+    from spacy_gliznet.scale import fork_safety
     if sys.argv[1] == "no-handler":
         fork_safety.set_threads_after_fork(None)
     texts = [f"Report {i}: the striker scored twice, the minister resigned and the pasta was cold."

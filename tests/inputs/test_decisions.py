@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from spacy_gliznet.pipeline.decisions import cutoffs, decide, decided_labels
-from spacy_gliznet import decisions
+from spacy_gliznet.pipeline import decisions
 from spacy_gliznet.errors import GliZNetInputError
 from spacy_gliznet.settings import DecisionSettings as S
 
