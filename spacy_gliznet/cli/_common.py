@@ -15,7 +15,7 @@ shows them.
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 from ..errors import GliZNetInputError, GliZNetLoadError
 from ..labels import LabelsArg

@@ -194,8 +194,8 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``find-thresholds`` (its options and its runner) with ``python -m spacy_gliznet``."""
-    p = subparsers.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, saved "
-                       "with the pipeline (gliznet_textcat or textcat_multilabel)")
+    p = subparsers.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, "
+                              "saved with the pipeline (gliznet_textcat or textcat_multilabel)")
     p.add_argument("pipeline", help="trained or zero-shot spaCy pipeline directory")
     p.add_argument("dev", help=".spacy file whose docs carry gold cats")
     p.add_argument("output", help="folder for the pipeline with the thresholds")

@@ -35,8 +35,8 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``label-report`` (its options and its runner) with ``python -m spacy_gliznet``."""
-    p = subparsers.add_parser("label-report", help="label counts of training data (positives per label, "
-                       "labels never positive, docs without a positive label)")
+    p = subparsers.add_parser("label-report", help="label counts of training data (positives per "
+                              "label, labels never positive, docs without a positive label)")
     p.add_argument("data", help="a .spacy file (doc.cats: >= 0.5 positive) or a folder with "
                                 "manifest.json and JSONL files")
     p.add_argument("--labels", default=None,
