@@ -35,6 +35,7 @@ and checks this map against them and against the files.
 """
 
 from .errors import (
+    GliZNetDataError,
     GliZNetInputError,
     GliZNetLoadError,
     LabelTooLongError,
@@ -55,6 +56,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ClassificationResult",
     "GliZNetConfig",
+    "GliZNetDataError",
     "GliZNetForSequenceClassification",
     "GliZNetInputError",
     "GliZNetLoadError",

@@ -265,6 +265,8 @@ def jsonl_to_docbin(
     0: all). Returns the number of docs written."""
     import spacy
 
+    if negative_samples < 0:
+        raise GliZNetInputError(f"negative_samples must be >= 0, got {negative_samples}")
     nlp = spacy.blank(lang)
     rng = random.Random(seed)
     db = DocBin(attrs=[], store_user_data=True)
