@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the pipeline name that stands for a blank English pipeline with the bundled model
 DEFAULT_PIPELINE = "default"
-#: ``--dtype`` names and the torch dtype ``save_pretrained`` stores weights in (None: float32)
+#: ``--dtype`` names: the weights a command saves are stored as float16, or as they are (float32)
 STORAGE_DTYPES = ("float16", "float32")
 
 
