@@ -47,9 +47,7 @@ def cli(argv: Optional[List[str]] = None) -> int:
     try:
         return main(argv)
     except USER_ERRORS as err:
-        words = sys.argv[1:] if argv is None else argv
-        where = f"{PROG} {words[0]}" if words else PROG  # the command: the parser's first word
-        print(f"{where}: error: {error_line(err)}", file=sys.stderr)
+        print(f"error: {error_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -128,7 +128,7 @@ def test_python_m_spacy_gliznet_reports_a_mistake_in_one_line(tmp_path, capsys, 
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("python -m spacy_gliznet convert: error: split 'test' needs")
+    assert err.startswith("error: split 'test' needs")
 
 
 @pytest.mark.slow
@@ -144,7 +144,7 @@ def test_a_mistake_on_the_command_line_is_one_line_and_exit_code_2(tmp_path):
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("python -m spacy_gliznet convert: error: split 'test' needs")
+    assert lines[0].startswith("error: split 'test' needs")
     assert not (tmp_path / "o.spacy").exists()
 
 
@@ -152,7 +152,7 @@ def test_a_mistake_on_the_command_line_is_one_line_and_exit_code_2(tmp_path):
     # a typed error of the package (GliZNetInputError from corpus/readers)
     (["convert", "{data}", "{tmp}/o.spacy", "--split", "train"], "needs 0 < holdout_fraction"),
     # a data folder that cannot be read (GliZNetDataError)
-    (["convert", "{tmp}", "{tmp}/o.spacy"], "has no manifest.json"),
+    (["convert", "{tmp}/empty", "{tmp}/o.spacy"], "has no manifest.json"),
     # a path that is neither kind of data (GliZNetInputError from the command)
     (["label-report", "{tmp}/missing"], "expected a .spacy file"),
     # options that do not go together (UsageError)
@@ -164,10 +164,11 @@ def test_a_mistake_on_the_command_line_is_one_line_and_exit_code_2(tmp_path):
 ])
 def test_cli_reports_user_errors_in_one_line(tmp_path, capsys, argv, message):
     data = manifest_without_splits(tmp_path / "data")
+    (tmp_path / "empty").mkdir()
     argv = [a.format(data=data, tmp=tmp_path) for a in argv]
     assert cli(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"python -m spacy_gliznet {argv[0]}: error: ")
+    assert err.count("\n") == 1 and err.startswith("error: ")
     assert message in err
 
 
@@ -176,7 +177,7 @@ def test_main_still_raises_the_typed_error_for_callers(tmp_path):
     with pytest.raises(GliZNetInputError, match="holdout_fraction"):
         main(["convert", str(data), str(tmp_path / "o.spacy"), "--split", "dev"])
     (data / "a.jsonl").write_text('{"text": "hi"}\n')
-    with pytest.raises(GliZNetDataError, match="a row 0"):
+    with pytest.raises(GliZNetDataError, match=r"(a row 0|line 1): expected"):
         main(["convert", str(data), str(tmp_path / "o.spacy")])
 
 

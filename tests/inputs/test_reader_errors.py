@@ -22,7 +22,7 @@ def folder(tmp_path, rows, entry=None):
 
 @pytest.mark.parametrize("rows,entry,message", [
     ([], None, None),  # the manifest itself is missing (below)
-    ([{"text": "t"}], None, "a row 0: expected"),
+    ([{"text": "t"}], None, r"(a row 0|line 1): expected"),
     ([{"text": "t", "labels": ["z"]}], None, "not in the manifest's label set"),
     ([], {"labels": ["x"]}, "has no 'file'"),
 ])
