@@ -22,10 +22,12 @@ and checks this map against them and against the files.
 - ``corpus/``: ``label_report.py`` (what training data say about the labels),
   ``readers.py`` (JSONL + manifest corpora, unlabeled corpora, label files);
 - ``pipeline/``: ``learn_rate.py`` (the guard against rates that wreck the encoder),
-  ``decisions.py`` (the labels a doc gets from its scores), ``metrics.py`` (the one
-  F1, threshold tuning, the scorer), ``layer.py`` (the Thinc layer), ``adapt.py``
-  (adapting to a corpus without labels), ``visualize.py`` (HTML and displaCy spans),
-  ``component.py`` (the ``gliznet_textcat`` pipe);
+  ``decisions.py`` (the labels a doc gets from its scores), ``config_mirror.py`` (every
+  settings write, mirrored into ``nlp.config``), ``metrics.py`` (the one F1, threshold
+  tuning, the scorer), ``runtime_settings.py`` (the settings of one call, resolved
+  once), ``layer.py`` (the Thinc layer), ``annotations.py`` (what the pipe writes on a
+  doc), ``adapt.py`` (adapting to a corpus without labels), ``visualize.py`` (HTML and
+  displaCy spans), ``component.py`` (the ``gliznet_textcat`` pipe);
 - the top: ``registrations.py`` (the factory, its ``DEFAULT_CONFIG`` and every
   registered name);
 - ``scale/``: ``fork_safety.py`` (``nlp.pipe(n_process=N)`` never hangs),

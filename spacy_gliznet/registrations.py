@@ -35,7 +35,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .pipeline.component import GliZNetTextCategorizer, bind_pipeline
+from .pipeline.component import GliZNetTextCategorizer
+from .pipeline.config_mirror import bind_pipeline
 from .labels import LabelsArg
 from .pipeline.layer import build_gliznet_model
 from .model.losses import LossFunction, make_gliznet_loss

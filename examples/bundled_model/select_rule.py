@@ -5,7 +5,7 @@ Scores a fixed random sample of each multi-label train_pool set once with the
 each candidate rule family leave-datasets-out: for every left-out set, the family's
 parameter is chosen on the other sets (best mean macro-F1) and scored on the left-out
 one. The family with the best left-out average wins; its parameter is then chosen on
-all the sets. The decisions come from ``spacy_gliznet.pipeline.decisions.decide`` (what the
+all the sets. The decisions come from ``spacy_gliznet.pipeline.decisions.rule_mask`` (what the
 component and the benchmark use) and macro-F1 from ``spacy_gliznet.cli.benchmark``.
 The benchmark plays no part.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from spacy_gliznet.cli.benchmark import score_model
 from spacy_gliznet.pipeline.metrics import macro_f1
-from spacy_gliznet.pipeline.decisions import decide, rule_cutoffs
+from spacy_gliznet.pipeline.decisions import rule_mask, rule_cutoffs
 from spacy_gliznet.corpus.readers import load_datasets
 
 # family -> (rule, parameter grid); "threshold" tunes the global threshold itself
@@ -66,9 +66,9 @@ def evaluate(entry: Dict, rule: str, param: float) -> float:
     labels = entry["labels"]
     if rule == "threshold":
         cut = rule_cutoffs(labels, rule, param)
-        mask = decide(entry["scores"], decision_rule=rule, cut=cut)
+        mask = rule_mask(entry["scores"], decision_rule=rule, cut=cut)
     else:
-        mask = decide(entry["scores"], decision_rule=rule, rule_param=param, cut=rule_cutoffs(labels, rule, 0.5))
+        mask = rule_mask(entry["scores"], decision_rule=rule, rule_param=param, cut=rule_cutoffs(labels, rule, 0.5))
     pred = [list(np.nonzero(row)[0]) for row in mask]
     return macro_f1(entry["gold"], pred, len(labels))
 

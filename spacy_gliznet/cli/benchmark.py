@@ -33,7 +33,7 @@ def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: 
                         settings: DecisionSettings) -> List[List[int]]:
     """Predicted label indices per row as the component decides them; ``settings``:
     ``GliZNetTextCategorizer.decision_settings()``."""
-    mask = decisions.decide_labels(scores, labels, multi_label=multi_label, settings=settings)
+    mask = decisions.decision_mask(scores, labels, multi_label=multi_label, settings=settings)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 

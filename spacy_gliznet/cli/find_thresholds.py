@@ -13,7 +13,7 @@ Works on a multi-label ``gliznet_textcat`` (the output pipe gets ``threshold``,
 and ``spacy evaluate`` use them) and on spaCy's ``textcat_multilabel`` (its own
 ``threshold`` gets the global value, which its scorer uses; it has no per-label
 setting, so the per-label values are in ``OUTPUT/thresholds.json`` and apply through
-``spacy_gliznet.pipeline.decisions.decide_cats`` or the scorer
+``spacy_gliznet.pipeline.decisions.predicted_cats`` or the scorer
 ``spacy_gliznet.pipeline.metrics.gliznet_textcat_score(examples, labels=..., threshold=...,
 thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 ``OUTPUT/thresholds.json`` also holds the before/after figures printed.
@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import GliZNetInputError
-from ..pipeline.decisions import decide, decide_labels, rule_cutoffs
+from ..pipeline.decisions import decision_mask, rule_cutoffs, rule_mask
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
 from ._common import add_gpu_id_option, load_pipeline, use_gpu
@@ -67,10 +67,10 @@ def tuning_report(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
                   grid: Sequence[float] = THRESHOLD_GRID) -> Dict[str, Any]:
     """Tune thresholds on (N, K) dev scores and gold booleans; before/after figures."""
     tuning = tune_thresholds(scores, gold, labels, min_positives=min_positives, grid=grid)
-    old = decide_labels(scores, labels, settings=before)
+    old = decision_mask(scores, labels, settings=before)
     runs = {"before": f1_report(old, gold),
-            "global": f1_report(decide(scores, cut=tuning.threshold), gold),
-            "per_label": f1_report(decide(scores, cut=tuning.cut()), gold)}
+            "global": f1_report(rule_mask(scores, cut=tuning.threshold), gold),
+            "per_label": f1_report(rule_mask(scores, cut=tuning.cut()), gold)}
     cut = tuning.cut()
     return {
         "labels": list(labels), "docs": int(scores.shape[0]), "min_positives": min_positives,

@@ -20,10 +20,9 @@ from thinc.api import Config
 
 from ..errors import GliZNetInputError
 from ._common import UsageError, comma_list
+from ..model.config import HEAD_SETTINGS
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
-HEAD_SETTINGS = ("max_length", "text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
-                 "projector_init", "logit_scale_init")
 CPU = {"max_steps": 2000, "eval_frequency": 100, "batch_size": 32, "mixed_precision": "false"}
 GPU = {"max_steps": 20000, "eval_frequency": 200, "batch_size": 64, "mixed_precision": "true"}
 
@@ -72,7 +71,7 @@ def make_config(labels: Sequence[str] = (), *, multi_label: bool = False, gpu: b
     text = set_option(text, "components.gliznet_textcat.model", "mixed_precision",
                       device["mixed_precision"])
     if model is not None:  # a checkpoint keeps its own heads (null: its own, or the defaults)
-        for key in HEAD_SETTINGS:
+        for key in ("max_length", *HEAD_SETTINGS):
             text = set_option(text, "components.gliznet_textcat.model", key, "null")
     mode = "multi-label (a sigmoid per label)" if multi_label else "single-label (softmax)"
     where = ("GPU: train with --gpu-id 0 (mixed precision on)" if gpu

@@ -31,9 +31,9 @@ def render(pipeline: str, input_path: str, output: str, *, labels=None,
     if span_source == "sents" and not sets_sents:
         nlp.add_pipe("sentencizer", before=component)  # sentence starts for span_source="sents"
     pipe = nlp.get_pipe(component)
-    key = pipe.cfg.get("decided_spans_key") or DECIDED_SPANS_KEY
-    if pipe.cfg.get("decided_spans_key") is None:
-        pipe.cfg["decided_spans_key"] = key
+    if pipe.decided_spans_key is None:  # through the pipe's setter: checked, and in nlp.config
+        pipe.decided_spans_key = DECIDED_SPANS_KEY
+    key = pipe.decided_spans_key
     docs = read_unlabeled(input_path, nlp)[:limit or None]
     settings = {"span_source": span_source}
     if labels:

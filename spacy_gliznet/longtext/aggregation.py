@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from spacy.tokens import Span
 
+from ..errors import GliZNetInputError
 from .planning import ScoredText, ScoringPlan
 from ..settings import AGGREGATIONS, choice
 
@@ -28,16 +29,16 @@ def aggregate(scores: np.ndarray, method: str, weights: Optional[Sequence[float]
     """
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or scores.shape[0] == 0:
-        raise ValueError(f"aggregate needs a non-empty (rows, labels) matrix; got shape {scores.shape}")
+        raise GliZNetInputError(f"aggregate needs a non-empty (rows, labels) matrix; got shape {scores.shape}")
     if method == "max":
         return scores.max(axis=0)
     if method != "mean":
-        raise ValueError(f"aggregation method must be 'max' or 'mean'; got {method!r}")
+        raise GliZNetInputError(f"aggregation method must be 'max' or 'mean'; got {method!r}")
     if weights is None:
         return scores.mean(axis=0)
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (scores.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be {scores.shape[0]} finite numbers >= 0; got {weights!r}")
+        raise GliZNetInputError(f"weights must be {scores.shape[0]} finite numbers >= 0; got {weights!r}")
     if w.sum() == 0:
         return scores.mean(axis=0)
     return (w[:, None] * scores).sum(axis=0) / w.sum()

@@ -67,12 +67,12 @@ def plan_windows(counts: Sequence[int], budget: int, overlap: int = 0,
     counts = [int(c) for c in counts]
     n = len(counts)
     if budget < 1:
-        raise ValueError(f"budget must be >= 1, got {budget}")
+        raise GliZNetInputError(f"budget must be >= 1, got {budget}")
     if overlap < 0 or overlap >= budget:
-        raise ValueError(f"overlap must be in [0, budget), got {overlap} for budget {budget}")
+        raise GliZNetInputError(f"overlap must be in [0, budget), got {overlap} for budget {budget}")
     for i, c in enumerate(counts):
         if c < 0 or c > budget:
-            raise ValueError(f"unit {i} has {c} tokens; each unit must have 0..{budget}")
+            raise GliZNetInputError(f"unit {i} has {c} tokens; each unit must have 0..{budget}")
     if n == 0:
         return []
     prefix = [0]

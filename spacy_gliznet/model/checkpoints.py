@@ -253,17 +253,17 @@ def interpolate_states(start: Dict[str, torch.Tensor], finetuned: Dict[str, torc
     have the same names and shapes."""
     alpha = float(alpha)
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        raise GliZNetInputError(f"alpha must be in [0, 1], got {alpha}")
     missing, extra = sorted(set(start) - set(finetuned)), sorted(set(finetuned) - set(start))
     if missing or extra:
-        raise ValueError(
+        raise GliZNetInputError(
             "The two models have different parameters; interpolation needs the same "
             f"architecture (only in start: {missing[:5]}, only in fine-tune: {extra[:5]})")
     mixed = {}
     for key, a in start.items():
         b = finetuned[key]
         if a.shape != b.shape:
-            raise ValueError(f"Parameter {key!r} has shape {tuple(a.shape)} in start and "
+            raise GliZNetInputError(f"Parameter {key!r} has shape {tuple(a.shape)} in start and "
                              f"{tuple(b.shape)} in the fine-tune")
         if a.is_floating_point():
             b = b.to(device=a.device, dtype=a.dtype)

@@ -5,7 +5,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional
 
-from ..errors import GliZNetLoadError
+from ..errors import GliZNetConfigError, GliZNetLoadError
 
 MODEL_TYPE = "spacy_gliznet"
 FORMAT_VERSION = 1
@@ -16,14 +16,12 @@ TEMPLATES = ("gliznet", "reference")
 TEXT_POOLING = ("cls", "mean")
 LABEL_POOLING = ("mean", "lab")
 LABEL_ATTENTION = ("full", "isolated", "text")
-# Head settings that a new model takes from its config and a checkpoint keeps:
-# given for a checkpoint, they must match it (see checkpoints.check_head_settings).
+#: the head settings: they shape a new model started from a bare backbone, and a
+#: checkpoint keeps its own (given for one, each must equal the checkpoint's value:
+#: ``checkpoints.check_settings``). The architecture ``spacy_gliznet.GliZNet.v1`` takes
+#: them by these names; ``init-config`` nulls them for a checkpoint.
 HEAD_SETTINGS = ("text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
                  "projector_init", "logit_scale_init", "dropout")
-# Keys that checkpoints written before format cleanup carry: the loss weights,
-# which are training settings of the component's loss block, not of the model.
-LEGACY_KEYS = ("supcon_loss_weight", "label_repulsion_weight", "repulsion_threshold",
-               "bce_loss_weight")
 
 
 @dataclass
@@ -81,7 +79,7 @@ class GliZNetConfig:
                               ("template", TEMPLATES), ("projector_init", ("random", "identity")),
                               ("label_attention", LABEL_ATTENTION)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise GliZNetConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         check_dropout(self.dropout)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -96,8 +94,6 @@ class GliZNetConfig:
             raise GliZNetLoadError(
                 f"Checkpoint format_version {version} is not supported (this version reads {FORMAT_VERSION})"
             )
-        for key in LEGACY_KEYS:
-            data.pop(key, None)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -108,13 +104,13 @@ class GliZNetConfig:
 def check_dropout(rate: Any) -> float:
     """A dropout rate: a number in [0, 1) (the model's ``dropout`` and spaCy's ``drop``)."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {rate!r}")
+        raise GliZNetConfigError(f"dropout must be in [0, 1), got {rate!r}")
     return float(rate)
 
 
 def check_batch_size(batch_size: int) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        raise GliZNetConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     return batch_size
 
 
@@ -126,7 +122,7 @@ def resolve_max_length(config: GliZNetConfig, backbone_config, tokenizer=None) -
         limit -= 2  # position ids start after the padding index
     if config.max_length:
         if limit is not None and config.max_length > limit:
-            raise ValueError(
+            raise GliZNetConfigError(
                 f"max_length {config.max_length} exceeds the backbone's {limit} positions"
             )
         return int(config.max_length)

@@ -22,7 +22,7 @@ from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
-from ..errors import GliZNetInputError, LabelTooLongError
+from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError
 from ..labels import check_unicode, short_repr
 
 
@@ -156,16 +156,16 @@ class GliZNetEncoder:
         separate_blocks: bool = False,
     ) -> None:
         if template not in TEMPLATES:
-            raise ValueError(f"Unknown template {template!r}; expected one of {TEMPLATES}")
+            raise GliZNetConfigError(f"Unknown template {template!r}; expected one of {TEMPLATES}")
         if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
-            raise ValueError(
+            raise GliZNetConfigError(
                 "GliZNet needs a tokenizer with a CLS (or BOS) and a SEP (or EOS) token"
             )
         lab_id = tokenizer.convert_tokens_to_ids(lab_token)
         if lab_id is None or lab_id == tokenizer.unk_token_id:
-            raise ValueError(f"The tokenizer has no {lab_token!r} token")
+            raise GliZNetConfigError(f"The tokenizer has no {lab_token!r} token")
         if max_length < 8:
-            raise ValueError(f"max_length must be at least 8, got {max_length}")
+            raise GliZNetConfigError(f"max_length must be at least 8, got {max_length}")
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
         self.template = template

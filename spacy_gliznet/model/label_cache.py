@@ -23,6 +23,8 @@ from typing import Any, Callable, Hashable, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..errors import GliZNetConfigError
+
 DEFAULT_MAX_SIZE = 50_000
 LabelKey = Tuple[int, ...]
 
@@ -44,7 +46,7 @@ class LabelVectorCache:
     @max_size.setter
     def max_size(self, value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"max_size must be an integer >= 0, got {value!r}")
+            raise GliZNetConfigError(f"max_size must be an integer >= 0, got {value!r}")
         self._max_size = value
         if hasattr(self, "_rows"):
             self.clear()

@@ -1,18 +1,20 @@
-"""GliZNet training losses as pure torch functions, and their registered config block.
+"""GliZNet training losses as pure torch functions, their registered config block, the
+targets of a batch (:func:`loss_targets`) and the loss with its gradient
+(:func:`loss_and_gradient`, what the component's ``get_loss`` returns).
 
-All functions take label-level tensors merged per input (see outputs.ModelOutput):
+All losses take label-level tensors merged per input (see outputs.ModelOutput):
 ``targets`` (N, K) holds 1.0 for positive labels and 0.0 for negative ones;
 ``target_mask`` (N, K) is True where a target is known. Positions outside the
 mask (padding, labels with unknown targets) never contribute.
 """
 
 from functools import partial
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from ..errors import GliZNetInputError
+from ..errors import GliZNetInputError, GliZNetTrainingError
 from .outputs import ModelOutput
 from ..settings import LossSettings
 
@@ -114,3 +116,39 @@ def make_gliznet_loss(
         raise GliZNetInputError("At least one of supcon_weight and bce_weight must be > 0")
     # a partial, not a closure: a pipeline holding it pickles (n_process with spawn)
     return partial(gliznet_loss, settings=settings)
+
+
+def loss_targets(cats: Sequence[Mapping[str, float]], label_keys: Sequence[Sequence[str]],
+                 shape: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``targets`` and ``target_mask`` (both ``shape``, (N inputs, K labels)) of a batch.
+
+    cats: each input's gold values by label key (e.g. an example's reference cats).
+    label_keys: each input's label keys in the order it was scored against them.
+    Input i's j-th label is a positive (1.0) when ``cats[i]`` gives it 0.5 or more, else
+    a negative (0.0; a label it does not mention is a sampled negative); positions
+    past an input's labels are masked out.
+    """
+    targets = torch.zeros(shape, dtype=torch.float32)
+    mask = torch.zeros(shape, dtype=torch.bool)
+    for i, (gold, keys) in enumerate(zip(cats, label_keys)):
+        for j, key in enumerate(keys):
+            targets[i, j] = 1.0 if gold.get(key, 0.0) >= 0.5 else 0.0
+            mask[i, j] = True
+    return targets, mask
+
+
+def loss_and_gradient(loss_fn: LossFunction, output: ModelOutput, targets: torch.Tensor,
+                      target_mask: torch.Tensor, where: str = "gliznet"
+                      ) -> Tuple[float, ModelOutput]:
+    """The loss of a training forward pass ``output`` and its gradient with respect to
+    each of its tensors that requires one (None for the others), by
+    ``torch.autograd.grad``: nothing accumulates anywhere, so a second call gives the
+    same. A loss that is not finite raises GliZNetTrainingError naming ``where``."""
+    device = output.logits.device
+    total, parts = loss_fn(output, targets.to(device), target_mask.to(device))
+    if not torch.isfinite(total):
+        raise GliZNetTrainingError(f"{where}: the training loss is not finite ({parts})")
+    wrt = [t for t in output if t.requires_grad]
+    grads = iter(torch.autograd.grad(total, wrt, allow_unused=True)) if wrt else iter(())
+    return float(total.detach()), ModelOutput(*[next(grads) if t.requires_grad else None
+                                                for t in output])

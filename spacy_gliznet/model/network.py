@@ -16,7 +16,7 @@ from torch import nn
 
 from .collation import Batch, IsolatedBatch
 from .config import GliZNetConfig, resolve_max_length
-from ..errors import GliZNetLoadError
+from ..errors import GliZNetConfigError, GliZNetLoadError
 from .label_cache import LabelVectorCache
 from .outputs import ModelOutput
 
@@ -111,7 +111,7 @@ class GliZNetModel(nn.Module):
         if config.label_attention != "full":
             backbone_type = getattr(backbone.config, "model_type", None)
             if backbone_type not in BLOCK_ATTENTION_BACKBONES:
-                raise ValueError(
+                raise GliZNetConfigError(
                     f"label_attention={config.label_attention!r} needs a backbone that accepts a "
                     f"3-d attention mask and restarted position ids ({BLOCK_ATTENTION_BACKBONES}); "
                     f"{backbone_type!r} does not. Use label_attention='full'."
@@ -122,7 +122,7 @@ class GliZNetModel(nn.Module):
         self.label_projector = Projector(hidden, dim, config.use_projection_layernorm)
         if config.projector_init == "identity":
             if dim != hidden or config.use_projection_layernorm:
-                raise ValueError(
+                raise GliZNetConfigError(
                     "projector_init='identity' needs projected_dim equal to the hidden size "
                     "and use_projection_layernorm=False"
                 )
@@ -156,7 +156,7 @@ class GliZNetModel(nn.Module):
         """
         if isinstance(batch, IsolatedBatch):
             if self.config.label_attention != "isolated":
-                raise ValueError("An IsolatedBatch needs label_attention='isolated', "
+                raise GliZNetConfigError("An IsolatedBatch needs label_attention='isolated', "
                                  f"not {self.config.label_attention!r}")
             return self._forward_isolated(batch, batch_size)
         if not isinstance(batch, Batch):

@@ -12,21 +12,18 @@ checkpoints keeps that spelling, so files written before this module's rename lo
 Only that variant is supported; anything else is refused with an error that
 says what was found, never loaded partially with random heads.
 
-:func:`save_original_checkpoint` writes a model with ``template="reference"``
-back in that layout.
+(The tests write a model back in that layout, to check the import both ways.)
 """
 
-import json
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Tuple
 
 import torch
 
-from .config import CONFIG_NAME, LAB_TOKEN, WEIGHTS_NAME, GliZNetConfig
-from ..errors import GliZNetLoadError
+from .config import GliZNetConfig
+from ..errors import GliZNetInputError, GliZNetLoadError
 from .files import load_state, load_tokenizer
 from .network import GliZNetModel
-from ..settings import LossSettings
 
 # config.json keys of the supported variant; values that change the
 # architecture are checked one by one below.
@@ -52,15 +49,7 @@ SCALAR_MAP = {
     "aggregator.similarity_head.logit_scale": "logit_scale",
     "loss_fn.bce_scale": "bce_scale",
 }
-IGNORED_PREFIXES = ("backbone.pooler.",)
-# The original's config.json also carries its training loss weights; this
-# project keeps them in the component's loss block, so an export writes the
-# defaults of both implementations.
-_LOSS = LossSettings()
-ORIGINAL_LOSS_SETTINGS = {"supcon_loss_weight": _LOSS.supcon_weight,
-                          "label_repulsion_weight": _LOSS.repulsion_weight,
-                          "repulsion_threshold": _LOSS.repulsion_threshold,
-                          "bce_loss_weight": _LOSS.bce_weight}  # the original keeps an unused BERT pooler
+IGNORED_PREFIXES = ("backbone.pooler.",)  # the original keeps an unused BERT pooler
 
 
 def _refuse(directory: Path, what: str) -> GliZNetLoadError:
@@ -165,102 +154,4 @@ def original_weight_name(name: str) -> str:
     for old, new in KEY_MAP:
         if name.startswith(new):
             return old + name[len(new):]
-    raise ValueError(f"The original GliZNet layout has no place for weight {name!r}")
-
-
-def save_original_checkpoint(model: GliZNetModel,
-                              directory: Union[str, Path], tokenizer=None) -> Path:
-    """Write ``model`` in the original implementation's checkpoint layout.
-
-    The layout can only express ``template="reference"`` with ``text_pooling="cls"``,
-    ``label_pooling="mean"``, cosine scoring and the ``[LAB]`` token; anything
-    else raises ValueError before a file is written. ``config.max_length``, if
-    set, is stored as the tokenizer's ``model_max_length`` (the original's
-    sequence budget). The backbone config is nested with only its non-default
-    values (``to_diff_dict``); weights are written with safetensors (0-d
-    temperature and BCE scale). Returns the directory.
-    """
-    from safetensors.torch import save_file
-    import transformers
-
-    if not isinstance(model, GliZNetModel):
-        raise TypeError(f"Expected a GliZNet model, got {type(model).__name__}")
-    cfg = model.config
-    problems = []
-    if cfg.template != "reference":
-        problems.append(f"template={cfg.template!r} (the original reads "
-                        "'[CLS] text [SEP] l1 [LAB] ... lK [LAB]', template='reference')")
-    if cfg.text_pooling != "cls":
-        problems.append(f"text_pooling={cfg.text_pooling!r} (the original uses the [CLS] vector)")
-    if cfg.label_pooling != "mean":
-        problems.append(f"label_pooling={cfg.label_pooling!r} (the original mean-pools label tokens)")
-    if cfg.lab_token != LAB_TOKEN:
-        problems.append(f"lab_token={cfg.lab_token!r} (the original uses {LAB_TOKEN!r})")
-    if cfg.label_attention != "full":
-        problems.append(f"label_attention={cfg.label_attention!r} (in the original every token "
-                        "attends to the whole sequence)")
-    offset = float(model.score_offset.detach().float().cpu().item())
-    if offset != 0.0:
-        problems.append(f"score_offset={offset:g} (the original scores cos * temperature, "
-                        "with no offset)")
-    tokenizer = tokenizer if tokenizer is not None else model.tokenizer
-    if tokenizer is None:
-        problems.append("no tokenizer (pass one, or load the model with its tokenizer)")
-    if problems:
-        raise ValueError(
-            "This model cannot be written in the original GliZNet layout: "
-            + "; ".join(problems)
-            + f". Supported: {SUPPORTED}, text_pooling='cls', label_pooling='mean', "
-            f"template='reference', lab_token={LAB_TOKEN!r}."
-        )
-    lab_id = tokenizer.convert_tokens_to_ids(cfg.lab_token)
-    if lab_id is None or lab_id == tokenizer.unk_token_id:
-        raise ValueError(f"The tokenizer has no {cfg.lab_token!r} token")
-    state = {}
-    for name, value in model.state_dict().items():
-        if name == "score_offset":
-            continue
-        key = original_weight_name(name)
-        value = value.detach().cpu().float()
-        if key in SCALAR_MAP:
-            value = value.reshape(())
-        state[key] = value.contiguous()
-
-    backbone_config = model.backbone.config.to_diff_dict()
-    for key in ("_name_or_path", "transformers_version"):
-        backbone_config.pop(key, None)
-    backbone_config["model_type"] = model.backbone.config.model_type
-    data = {
-        "architectures": ["GliZNetForSequenceClassification"],
-        "backbone_config": backbone_config,
-        # The original records where its backbone came from; loading never reads it.
-        "backbone_model": getattr(model.backbone.config, "_name_or_path", None) or None,
-        "bce_loss_weight": ORIGINAL_LOSS_SETTINGS["bce_loss_weight"],
-        "dropout_rate": float(cfg.dropout),
-        "lab_token_id": int(lab_id),
-        "label_repulsion_weight": ORIGINAL_LOSS_SETTINGS["label_repulsion_weight"],
-        "learn_temperature": bool(cfg.learn_temperature),
-        "logit_scale_init": float(cfg.logit_scale_init),
-        "model_type": "gliznet",
-        "projected_dim": int(model.text_projector[0].out_features),
-        "repulsion_threshold": ORIGINAL_LOSS_SETTINGS["repulsion_threshold"],
-        "similarity_metric": "cosine",
-        "supcon_loss_weight": ORIGINAL_LOSS_SETTINGS["supcon_loss_weight"],
-        "torch_dtype": "float32",
-        "transformers_version": transformers.__version__,
-        "use_lab_token_for_labels": False,
-        "use_projection_layernorm": bool(cfg.use_projection_layernorm),
-    }
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(str(directory))
-    if cfg.max_length:
-        tok_cfg_path = directory / "tokenizer_config.json"
-        tok_cfg = json.loads(tok_cfg_path.read_text(encoding="utf8"))
-        tok_cfg["model_max_length"] = int(cfg.max_length)
-        tok_cfg_path.write_text(json.dumps(tok_cfg, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf8")
-    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
-    (directory / CONFIG_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n",
-                                         encoding="utf8")
-    return directory
+    raise GliZNetInputError(f"The original GliZNet layout has no place for weight {name!r}")

@@ -1,10 +1,12 @@
-"""What the model returns (a leaf: imports nothing of the package)."""
+"""What the model returns (a leaf: imports nothing of the package but its errors)."""
 
 from dataclasses import dataclass
 from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
 import torch
+
+from ..errors import GliZNetInputError
 
 ACTIVATIONS = ("sigmoid", "softmax")
 
@@ -50,4 +52,4 @@ def activate(logits: np.ndarray, activation: str) -> np.ndarray:
     if activation == "softmax":
         e = np.exp(x - x.max()) if x.size else x
         return e / e.sum() if x.size else x
-    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    raise GliZNetInputError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")

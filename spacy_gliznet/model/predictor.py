@@ -61,7 +61,7 @@ class GliZNetPredictor(GliZNetModel):
         """The encoder for ``tokenizer`` (default: the model's own)."""
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
         if tokenizer is None:
-            raise ValueError("No tokenizer: pass one, or load the model with from_pretrained_with_tokenizer")
+            raise GliZNetInputError("No tokenizer: pass one, or load the model with from_pretrained_with_tokenizer")
         if self._encoder is None or self._encoder.tokenizer is not tokenizer:
             self._encoder = GliZNetEncoder(
                 tokenizer,
@@ -107,7 +107,7 @@ class GliZNetPredictor(GliZNetModel):
     def _predict(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]], tokenizer,
                  activation: str, batch_size: int) -> List[ClassificationResult]:
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+            raise GliZNetInputError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         labels_list = [validate_labels(labels) for labels in labels_list]
         encoder = self.get_encoder(tokenizer)
         encoded = encoder.encode(list(texts), labels_list)

@@ -27,14 +27,15 @@ only) multi-label.
 
 The pipe is passed in (duck-typed: ``labels``, ``multi_label``, ``pipe``,
 ``update``, ``model``), so this module sits below the component, which exposes
-it as ``GliZNetTextCategorizer.adapt``; ``python -m spacy_gliznet adapt`` calls that.
+:func:`adapt_pipe` as its method ``GliZNetTextCategorizer.adapt``;
+``python -m spacy_gliznet adapt`` calls that.
 """
 
 import random
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from spacy.tokens import Doc
@@ -388,3 +389,35 @@ def self_train(pipe: Any, docs: Iterable[Doc],
     report.start_scores, report.final_scores = start_scores, final
     report.seconds = time.perf_counter() - start_time
     return report
+
+
+def adapt_pipe(pipe: Any, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Any] = None,
+               labels: Optional[LabelsArg] = None, multi_label: Optional[bool] = None,
+               settings: Optional[AdaptSettings] = None,
+               progress: Optional[Callable[[str, int, int], None]] = None,
+               **overrides: Any) -> AdaptReport:
+    """Adapt ``pipe``'s model in place to unlabeled in-domain texts by self-training on
+    its own confident predictions (:func:`self_train`); returns a report
+    (``report.summary()``). Save the pipeline afterwards as usual. The pipe's method
+    ``pipe.adapt(texts, ...)``.
+
+    texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)
+        or Docs; gold cats on them are not read.
+    nlp: the pipeline, needed when ``texts`` are strings.
+    labels: the labels to adapt to (default: the pipe's); they become the pipe's.
+    multi_label: the mode to adapt for (default: the pipe's); it becomes the pipe's.
+    settings: an ``AdaptSettings``; ``overrides``: its fields by name
+        (``steps=50``, ``seed=1``, ...), applied over ``settings``.
+    progress: called as ``progress(stage, done, total)``.
+    """
+    settings = (settings or AdaptSettings()).with_overrides(f"{pipe.name}.adapt", **overrides)
+    docs = []
+    for text in texts:
+        if isinstance(text, str):
+            if nlp is None:
+                raise GliZNetInputError(f"{pipe.name}.adapt: texts are strings, so pass "
+                                        "nlp=... to make Docs of them (or pass Docs)")
+            text = nlp.make_doc(text)
+        docs.append(text)
+    return self_train(pipe, docs, labels=labels, multi_label=multi_label, settings=settings,
+                      progress=progress)

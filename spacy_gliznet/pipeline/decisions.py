@@ -32,6 +32,11 @@ single-label mode (``multi_label = False``) the decision is the top label whatev
 rule. Scores equal to a cut-off pass it.
 
 Per-label thresholds are tuned by ``metrics.tune_thresholds`` on dev data.
+
+Named for what they return: :func:`rule_mask` (a boolean mask from a rule given by its
+parts), :func:`decision_mask` (a boolean mask under a component's ``DecisionSettings``),
+:func:`predicted_labels` (one doc's labels, best first) and :func:`predicted_cats`
+(one doc's decisions as ``{label: 1.0 or 0.0}``).
 """
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -76,10 +81,12 @@ def rule_cutoffs(labels: Sequence[str], decision_rule: str, threshold: float,
     return cutoffs(labels, threshold if decision_rule == "threshold" else np.inf, thresholds)
 
 
-def decide(scores: np.ndarray, *, multi_label: bool = True, decision_rule: str = "threshold",
-           rule_param: Optional[float] = None, cut: Any = 0.5,
-           z: Optional[np.ndarray] = None) -> np.ndarray:
-    """Boolean (N, K) decisions for an (N, K) score matrix (a (K,) vector gives (K,)).
+def rule_mask(scores: np.ndarray, *, multi_label: bool = True, decision_rule: str = "threshold",
+              rule_param: Optional[float] = None, cut: Any = 0.5,
+              z: Optional[np.ndarray] = None) -> np.ndarray:
+    """The decisions of one rule given by its parts, as a boolean mask: (N, K) for an
+    (N, K) score matrix, (K,) for a (K,) vector. :func:`decision_mask` does the same
+    from a component's :class:`DecisionSettings`.
 
     cut: absolute cut-offs, one float or one per label: a label whose score reaches
     its cut-off is predicted under every rule (see :func:`rule_cutoffs`; ``np.inf``
@@ -119,40 +126,41 @@ def decide(scores: np.ndarray, *, multi_label: bool = True, decision_rule: str =
     return out[0] if single else out
 
 
-def decide_labels(scores: np.ndarray, labels: Sequence[str], *, multi_label: bool = True,
+def decision_mask(scores: np.ndarray, labels: Sequence[str], *, multi_label: bool = True,
                   settings: Optional[DecisionSettings] = None) -> np.ndarray:
-    """Boolean decisions for (K,) or (N, K) ``scores`` over ``labels`` under the
-    component's ``settings`` (default: ``DecisionSettings()``): the rule, its
-    parameter, the global and per-label thresholds and (``"zscore"``) the labels'
-    corpus statistics."""
+    """The decisions as a boolean mask shaped like ``scores`` ((K,) or (N, K), columns
+    in the order of ``labels``) under the component's ``settings`` (default:
+    ``DecisionSettings()``): the rule, its parameter, the global and per-label
+    thresholds and (``"zscore"``) the labels' corpus statistics."""
     settings = DecisionSettings() if settings is None else settings
     rule = settings.decision_rule
     s = np.asarray(scores, dtype=np.float64)
     z = label_z_scores(labels, s, settings.label_stats) if rule == "zscore" and multi_label else None
-    return decide(s, multi_label=multi_label, decision_rule=rule, rule_param=settings.param,
-                  cut=rule_cutoffs(labels, rule, settings.threshold, settings.thresholds), z=z)
+    return rule_mask(s, multi_label=multi_label, decision_rule=rule, rule_param=settings.param,
+                     cut=rule_cutoffs(labels, rule, settings.threshold, settings.thresholds), z=z)
 
 
-def decided_labels(labels: Sequence[str], scores: Sequence[float], *, multi_label: bool = True,
-                   settings: Optional[DecisionSettings] = None) -> List[str]:
-    """The labels one doc gets, highest score first."""
+def predicted_labels(labels: Sequence[str], scores: Sequence[float], *, multi_label: bool = True,
+                     settings: Optional[DecisionSettings] = None) -> List[str]:
+    """The labels one doc gets (what ``doc._.gliznet_predicted_labels`` holds), highest
+    score first; ``scores``: the doc's score of each of ``labels``."""
     labels = list(labels)
     if not labels:
         return []
     s = np.asarray(scores, dtype=np.float64)
-    mask = decide_labels(s, labels, multi_label=multi_label, settings=settings)
+    mask = decision_mask(s, labels, multi_label=multi_label, settings=settings)
     order = sorted(np.nonzero(mask)[0], key=lambda i: (-s[i], i))
     return [labels[i] for i in order]
 
 
-def decide_cats(cats: Mapping[str, float], labels: Optional[Sequence[str]] = None, *,
-                multi_label: bool = True, settings: Optional[DecisionSettings] = None
-                ) -> Dict[str, float]:
+def predicted_cats(cats: Mapping[str, float], labels: Optional[Sequence[str]] = None, *,
+                   multi_label: bool = True, settings: Optional[DecisionSettings] = None
+                   ) -> Dict[str, float]:
     """``{label: 1.0 or 0.0}`` for the labels of ``cats`` (those in ``labels`` when given):
     one doc's decisions in the shape of ``doc.cats``, e.g. for spaCy's scorer."""
     keys = [k for k in cats if labels is None or k in labels]
-    chosen = set(decided_labels(keys, [cats[k] for k in keys], multi_label=multi_label,
-                                settings=settings))
+    chosen = set(predicted_labels(keys, [cats[k] for k in keys], multi_label=multi_label,
+                                  settings=settings))
     return {k: 1.0 if k in chosen else 0.0 for k in keys}
 
 

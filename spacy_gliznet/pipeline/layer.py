@@ -22,7 +22,7 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_de
 from torch import nn
 
 from ..model.checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
-from ..model.config import check_batch_size, check_dropout
+from ..model.config import HEAD_SETTINGS, check_batch_size, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
 from ..model.outputs import ModelOutput
@@ -38,11 +38,15 @@ class LayerOutput:
     encoded: the encoding of each input (truncation and pass information).
     logits: in prediction, one float32 array of label logits per input.
     output: in training, the merged torch output (leaf tensors for the loss).
+    label_keys: in training, each input's label keys (``doc.cats`` keys) in the order
+        of its labels, set by the component so that ``get_loss(examples, scores)``
+        builds its targets from what it is given (None: the examples' own cats).
     """
 
     encoded: List[EncodedInput]
     logits: Optional[List[np.ndarray]] = None
     output: Optional[ModelOutput] = None
+    label_keys: Optional[List[List[str]]] = None
 
 
 class PlaceholderModule(nn.Module):
@@ -83,16 +87,8 @@ def build_gliznet_model(
         dynamically quantized to int8 (faster, slightly different scores);
         training and saving use the float32 model, and an update drops the copy.
     """
+    head = {k: v for k, v in locals().items() if k in HEAD_SETTINGS}  # first: the arguments only
     check_batch_size(batch_size)
-    head = {
-        "text_pooling": text_pooling,
-        "label_pooling": label_pooling,
-        "projected_dim": projected_dim,
-        "use_projection_layernorm": use_projection_layernorm,
-        "projector_init": projector_init,
-        "logit_scale_init": logit_scale_init,
-        "dropout": dropout,
-    }
     wrapper = PyTorchWrapper_v3(
         PlaceholderModule(),
         convert_inputs=_convert_inputs,

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from thinc.api import warmup_linear
 
-from ..errors import LearnRateWarning
+from ..errors import GliZNetConfigError, LearnRateWarning, warn_once
 
 # Above this, Adam moves a pretrained transformer's weights too far per step
 # (spacy-transformers' quickstart uses 5e-5; this package's configs 2e-5 to 5e-5).
@@ -40,18 +40,15 @@ def current_learn_rate(sgd: Any) -> Optional[float]:
 
 def check_learn_rate(pipe: Any, sgd: Any, limit: float = MAX_SAFE_LEARN_RATE) -> None:
     """Warn once per pipe when ``sgd`` is about to apply a rate above ``limit``."""
-    if sgd is None or getattr(pipe, "_warned_learn_rate", False):
-        return
-    rate = current_learn_rate(sgd)
+    rate = current_learn_rate(sgd) if sgd is not None else None
     if rate is None or rate <= limit:
         return
-    pipe._warned_learn_rate = True
     name = getattr(pipe, "name", "gliznet_textcat")
-    warnings.warn(
-        f"{name}: the optimizer's learning rate is {rate:g}, above {limit:g}: at this rate the "
-        f"pretrained encoder is overwritten within tens of steps and zero-shot scores fall "
-        f"below chance. " + ADVICE.format(limit=limit) + " This warning is shown once.",
-        LearnRateWarning, stacklevel=3)
+    warn_once(pipe, "learn_rate",
+              f"{name}: the optimizer's learning rate is {rate:g}, above {limit:g}: at this rate "
+              f"the pretrained encoder is overwritten within tens of steps and zero-shot scores "
+              f"fall below chance. " + ADVICE.format(limit=limit) + " This warning is shown once.",
+              LearnRateWarning, stacklevel=3)
 
 
 def warmup_linear_fraction(initial_rate: float, total_steps: Union[int, str],
@@ -76,19 +73,19 @@ def warmup_linear_fraction(initial_rate: float, total_steps: Union[int, str],
                       UserWarning, stacklevel=2)
         total_steps = FALLBACK_TOTAL_STEPS
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(
+        raise GliZNetConfigError(
             f"spacy_gliznet.warmup_linear.v1: total_steps must be a positive number of steps, got "
             f"{total_steps!r} (with total_steps = ${{training.max_steps}}, set [training] "
             f"max_steps > 0, e.g. --training.max_steps 2000)")
     if not 0.0 <= float(warmup_fraction) < 1.0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: warmup_fraction must be in [0, 1), "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: warmup_fraction must be in [0, 1), "
                          f"got {warmup_fraction!r}")
     if initial_rate <= 0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: initial_rate must be > 0, got "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: initial_rate must be > 0, got "
                          f"{initial_rate!r}")
     if warmup_steps is None:
         warmup_steps = int(round(warmup_fraction * total_steps))
     elif warmup_steps < 0:
-        raise ValueError(f"spacy_gliznet.warmup_linear.v1: warmup_steps must be >= 0, got "
+        raise GliZNetConfigError(f"spacy_gliznet.warmup_linear.v1: warmup_steps must be >= 0, got "
                          f"{warmup_steps!r}")
     return warmup_linear(initial_rate, int(warmup_steps), total_steps)

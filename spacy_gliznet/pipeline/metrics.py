@@ -17,7 +17,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .decisions import cutoffs, decide, decide_cats
+from .decisions import cutoffs, predicted_cats, rule_mask
 from ..errors import GliZNetInputError
 from ..settings import DECISION_CONFIG_KEYS, DecisionSettings, validate_threshold
 
@@ -37,7 +37,7 @@ def indices_at_cut(scores: np.ndarray, multi_label: bool, cut: float) -> List[Li
     """Each row's predicted label indices (what :func:`macro_f1` reads) from an (N, K)
     score matrix: the top label, or (``multi_label``) every label whose score reaches
     ``cut``. For raw scores such as cosines, with no pipe's decision settings."""
-    mask = decide(np.asarray(scores), multi_label=multi_label, decision_rule="threshold", cut=cut)
+    mask = rule_mask(np.asarray(scores), multi_label=multi_label, decision_rule="threshold", cut=cut)
     return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
@@ -153,7 +153,7 @@ def tune_thresholds(scores: np.ndarray, gold: np.ndarray, labels: Sequence[str],
 def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     """spaCy's ``Scorer.score_cats`` on ``doc.cats`` (registered as
     ``spacy_gliznet.textcat_scorer.v1``): AUC from the scores, P/R/F from the
-    decisions of :func:`decisions.decide_cats`, so the scorer counts what
+    decisions of :func:`decisions.predicted_cats`, so the scorer counts what
     ``doc._.gliznet_predicted_labels`` holds.
 
     Called through ``Pipe.score`` it receives the pipe's ``cfg`` (its ``multi_label``,
@@ -169,8 +169,8 @@ def gliznet_textcat_score(examples: Iterable[Example], **kwargs: Any) -> Dict[st
     getter = kwargs.pop("getter", getattr)
     labels = kwargs.get("labels")
     scores = Scorer.score_cats(examples, "cats", multi_label=multi, getter=getter, **kwargs)
-    decided = {id(eg.predicted): decide_cats(getter(eg.predicted, "cats"), labels,
-                                             multi_label=multi, settings=settings)
+    decided = {id(eg.predicted): predicted_cats(getter(eg.predicted, "cats"), labels,
+                                                multi_label=multi, settings=settings)
                for eg in examples}
 
     def decided_getter(doc: Doc, attr: str) -> Any:

@@ -1,37 +1,22 @@
-"""Results a person can look at: the decided labels of each scored span in ``doc.spans``
-(for displaCy's ``"span"`` style), and an HTML page of docs with their ``doc.cats`` as
-bars and their sentence or span labels highlighted (``python -m spacy_gliznet render``).
+"""Results a person can look at: an HTML page of docs with their ``doc.cats`` as bars
+and their sentence or span labels highlighted (``python -m spacy_gliznet render``; the
+pipe writes those labels to ``doc.spans``: ``annotations.write_span_labels``).
 
 displaCy has no style for ``doc.cats``; the bars are a small HTML table of our own,
 the highlighted spans are ``displacy.render(doc, style="span")``.
 """
 
 import html
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from spacy import displacy
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
-from . import decisions
-from ..settings import DECIDED_SPANS_KEY, DecisionSettings
+from ..settings import DECIDED_SPANS_KEY
 
 # colour-blind-safe, light enough for text on top (Okabe-Ito and Tableau tints)
 PALETTE = ["#f4a261", "#8ecae6", "#90be6d", "#f9c74f", "#e5989b", "#b8b8ff", "#84dcc6",
            "#ffafcc", "#cdb4db", "#a3c4f3", "#ffd6a5", "#caffbf"]
-
-
-def write_decided_spans(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],
-                        key: Optional[str], multi_label: bool, settings: DecisionSettings) -> None:
-    """``doc.spans[key]``: for each scored span, one span per label decided for it
-    (``decisions.decided_labels`` with the doc's rule), labelled with that label."""
-    if key is None or not spans:
-        return
-    group: List[Span] = []
-    for span, cats in spans:
-        for label in decisions.decided_labels(list(cats), list(cats.values()),
-                                              multi_label=multi_label, settings=settings):
-            group.append(Span(doc, span.start, span.end, label=label))
-    doc.spans[key] = group
 
 
 def label_colors(labels: Iterable[str]) -> Dict[str, str]:

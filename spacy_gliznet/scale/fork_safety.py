@@ -32,6 +32,8 @@ from typing import Any, Iterator, Optional
 
 import torch
 
+from ..errors import GliZNetInputError
+
 _threads_after_fork: Optional[int] = 1
 _registered = False
 
@@ -51,7 +53,7 @@ def set_threads_after_fork(threads: Optional[int]) -> None:
     """
     global _threads_after_fork
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        raise GliZNetInputError(f"threads must be a positive int or None, got {threads!r}")
     _threads_after_fork = threads
 
 

@@ -76,3 +76,13 @@ def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(default_model, "DEFAULT_MODEL_DIR", tmp_path / "none")
     with pytest.raises(GliZNetLoadError, match="no bundled default model"):
         build_gliznet_model(None).predict(X)
+
+
+def test_the_architecture_takes_the_head_settings_by_their_one_list():
+    import inspect
+
+    from spacy_gliznet.model.config import HEAD_SETTINGS
+
+    assert set(HEAD_SETTINGS) <= set(inspect.signature(build_gliznet_model).parameters)
+    values = {k: f"value of {k}" for k in HEAD_SETTINGS}
+    assert build_gliznet_model(None, **values).attrs["head"] == values

@@ -83,3 +83,33 @@ def test_loss_block_rejects_bad_weights():
         make_gliznet_loss(supcon_weight=-1)
     with pytest.raises(ValueError, match="At least one"):
         make_gliznet_loss(supcon_weight=0, bce_weight=0)
+
+
+def test_loss_targets_follow_each_inputs_label_order():
+    from spacy_gliznet.model.losses import loss_targets
+
+    cats = [{"a": 1.0, "b": 0.0}, {"c": 0.6}]
+    targets, mask = loss_targets(cats, [["b", "a", "x"], ["c"]], (2, 3))
+    assert targets.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]  # x: a sampled negative
+    assert mask.tolist() == [[True, True, True], [True, False, False]]  # past its labels: out
+
+
+def test_loss_and_gradient_is_autograd_of_the_loss_and_refuses_a_non_finite_loss():
+    from spacy_gliznet.errors import GliZNetTrainingError
+    from spacy_gliznet.model.losses import loss_and_gradient
+
+    logits = torch.tensor([[1.0, -1.0, 0.5]], requires_grad=True)
+    emb = torch.randn(1, 3, 4, requires_grad=True)
+    out = _output(logits, emb)
+    targets, mask = torch.tensor([[1.0, 0.0, 0.0]]), torch.ones(1, 3, dtype=torch.bool)
+    loss_fn = make_gliznet_loss()
+    total, _ = loss_fn(out, targets, mask)
+    want = torch.autograd.grad(total, [logits, emb], retain_graph=True)
+    loss, grads = loss_and_gradient(loss_fn, out, targets, mask)
+    assert loss == pytest.approx(total.item())
+    assert torch.allclose(grads.logits, want[0]) and torch.allclose(grads.label_embeddings, want[1])
+    assert grads.label_mask is None  # a tensor without a gradient gets None
+    bad = _output(torch.tensor([[float("nan"), 0.0, 0.0]], requires_grad=True), emb)
+    with pytest.raises(GliZNetTrainingError, match="pipe: the training loss is not finite") as info:
+        loss_and_gradient(loss_fn, bad, targets, mask, "pipe")
+    assert isinstance(info.value, ValueError)

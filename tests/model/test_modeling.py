@@ -153,3 +153,22 @@ def test_score_offset_survives_save_and_load(tiny_bert_dir, tmp_path):
     model.save_pretrained(tmp_path / "m", tokenizer=tok)
     again, _ = load_model(tmp_path / "m")
     assert again.score_offset.item() == pytest.approx(0.25)
+
+
+def test_config_keys_of_no_release_are_refused_and_bad_values_are_config_errors():
+    """The loss weights an unreleased format wrote into config.json are unknown keys now
+    (the bundled model's config.json holds only current keys); a bad value is a
+    GliZNetConfigError, which `except ValueError` still catches."""
+    import json
+
+    from spacy_gliznet.errors import GliZNetConfigError, GliZNetLoadError
+    from spacy_gliznet.model.checkpoints import DEFAULT_MODEL_DIR
+    from spacy_gliznet.model.config import GliZNetConfig
+
+    bundled = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text(encoding="utf8"))
+    assert GliZNetConfig.from_dict(bundled).label_attention == "isolated"
+    with pytest.raises(GliZNetLoadError, match="supcon_loss_weight"):
+        GliZNetConfig.from_dict({**bundled, "supcon_loss_weight": 1.0})
+    with pytest.raises(GliZNetConfigError, match="text_pooling must be one of") as info:
+        GliZNetConfig(text_pooling="max")
+    assert isinstance(info.value, ValueError)

@@ -15,7 +15,7 @@ from spacy.tokens import DocBin
 
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.pipeline.adapt import AdaptSettings, label_stats, select_pseudo_labels
-from spacy_gliznet.pipeline.decisions import decide_labels, logits_of
+from spacy_gliznet.pipeline.decisions import decision_mask, logits_of
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.cli._common import read_labels_option
 from spacy_gliznet.errors import GliZNetInputError
@@ -148,7 +148,7 @@ def test_multi_label_default_stores_statistics_and_switches_to_zscore(nlp, tmp_p
     assert pipe.label_stats == label_stats(LABELS, report.start_scores)
     assert "zscore rule" in report.summary()
     doc = nlp("the team won the match")
-    want = decide_labels(np.array([doc.cats[k] for k in LABELS]), LABELS,
+    want = decision_mask(np.array([doc.cats[k] for k in LABELS]), LABELS,
                          settings=DecisionSettings(decision_rule="zscore", rule_param=2.0,
                                                    label_stats=pipe.label_stats))
     assert set(doc._.gliznet_predicted_labels) == {k for k, m in zip(LABELS, want) if m}

@@ -7,7 +7,7 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_gliznet.pipeline.decisions import decided_labels
+from spacy_gliznet.pipeline.decisions import predicted_labels
 from spacy_gliznet.errors import GliZNetInputError, UnknownLabelWarning
 from spacy_gliznet.pipeline.metrics import gliznet_textcat_score
 from spacy_gliznet.settings import RULE_PARAM_DEFAULTS, DecisionSettings
@@ -28,7 +28,7 @@ def decisions_nlp(name, **cfg):
 def expected(doc, labels=LABELS, rule="threshold", param=None, **settings):
     """The labels ``decisions`` gives ``doc``'s scores under these settings."""
     settings = DecisionSettings(decision_rule=rule, rule_param=param, **settings)
-    return decided_labels(labels, [doc.cats[k] for k in labels], settings=settings)
+    return predicted_labels(labels, [doc.cats[k] for k in labels], settings=settings)
 
 
 def test_defaults_are_visible_in_the_config(nlp):

@@ -13,7 +13,7 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 
 import spacy_gliznet
-from spacy_gliznet.pipeline.decisions import decided_labels
+from spacy_gliznet.pipeline.decisions import predicted_labels
 from spacy_gliznet.settings import DecisionSettings
 from spacy_gliznet.errors import GliZNetInputError
 
@@ -37,7 +37,7 @@ def test_top_k_writes_the_k_best_and_decides_from_every_label(nlp):
         assert list(b.cats) == best  # the k best, best first
         assert all(b.cats[k] == pytest.approx(a.cats[k], abs=1e-6) for k in best)
         # every label is still decided on: threshold 0 predicts all six
-        assert b._.gliznet_predicted_labels == decided_labels(
+        assert b._.gliznet_predicted_labels == predicted_labels(
             LABELS, [a.cats[k] for k in LABELS],
             settings=DecisionSettings(decision_rule="threshold", threshold=0.0))
         assert len(b._.gliznet_predicted_labels) == len(LABELS)

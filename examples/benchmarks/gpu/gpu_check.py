@@ -100,8 +100,6 @@ def docs_per_s(nlp, texts, labels, batch_size, sync=lambda: None):
     return len(texts) / seconds, seconds, scores
 
 
-HEAD_SETTINGS = ("text_pooling", "label_pooling", "projected_dim", "use_projection_layernorm",
-                 "projector_init", "logit_scale_init", "dropout")
 LOG_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+([-\d.]+)\s")
 
 
@@ -121,6 +119,7 @@ def loss_windows(log: str):
 
 def train(data: Path, model, use_gpu: bool, args, workdir: Path):
     import spacy_gliznet
+    from spacy_gliznet.model.config import HEAD_SETTINGS
 
     package = Path(spacy_gliznet.__file__).parent
     init_model = str(model) if model else str(package / "default_model_files")

@@ -1,0 +1,61 @@
+"""What the ``gliznet_textcat`` pipe writes on a doc from its scores:
+
+- ``doc.cats``: the ``cats_top_k`` best labels' scores (every label when None);
+- ``doc._.gliznet_predicted_labels``: the labels the doc gets, best first (decided
+  from every label's score, ``decisions.predicted_labels``);
+- ``span._.gliznet_cats``: each scored span's scores, and ``doc.spans[decided_spans_key]``:
+  one span per label decided for each scored span (for displaCy's span style);
+- ``doc._.gliznet_windows`` (the model inputs the doc's scores came from) and
+  ``doc._.gliznet_truncated`` (whether its text was cut to fit the model).
+"""
+
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span
+
+from ..longtext.aggregation import DocScores
+from .decisions import predicted_labels, top_k_cats
+from .runtime_settings import CallSettings
+from ..settings import DecisionSettings
+
+
+def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
+                      settings: CallSettings) -> int:
+    """Write each doc's scores on it (see the module docstring).
+
+    docs: the docs scored, in the order of ``per_doc``.
+    per_doc: their scores (``aggregation.collect_scores``).
+    settings: the call's settings (mode, decisions, ``cats_top_k``, the spans' key).
+    Returns how many of the docs had text cut to fit the model.
+    """
+    multi, decision = settings.multi_label, settings.decision
+    top_k, key = settings.cats_top_k, settings.long_text.decided_spans_key
+    truncated = 0
+    for doc, out in zip(docs, per_doc):
+        if out.cats is not None:
+            predicted = predicted_labels(  # first: NaN scores raise, unwritten
+                list(out.cats), list(out.cats.values()), multi_label=multi, settings=decision)
+            doc.cats.update(top_k_cats(out.cats, top_k))
+            doc._.gliznet_predicted_labels = predicted
+        for span, cats in out.spans:
+            span._.gliznet_cats = cats
+        write_span_labels(doc, out.spans, key, multi, decision)
+        doc._.gliznet_windows = out.n_windows
+        doc._.gliznet_truncated = out.truncated
+        truncated += out.truncated
+    return truncated
+
+
+def write_span_labels(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],
+                      key: Optional[str], multi_label: bool, settings: DecisionSettings) -> None:
+    """``doc.spans[key]``: for each scored span (with its scores), one span per label
+    decided for it under ``settings``, labelled with that label; nothing when ``key``
+    is None or no span was scored."""
+    if key is None or not spans:
+        return
+    group: List[Span] = []
+    for span, cats in spans:
+        for label in predicted_labels(list(cats), list(cats.values()),
+                                      multi_label=multi_label, settings=settings):
+            group.append(Span(doc, span.start, span.end, label=label))
+    doc.spans[key] = group
