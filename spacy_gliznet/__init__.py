@@ -7,7 +7,7 @@ and checks this map against them and against the files.
 
 - the top: ``errors.py`` (exceptions and warnings), ``labels.py`` (label sets and
   their validation), ``settings.py`` (the component's settings, each with its one
-  validation);
+  validation), ``atomic.py`` (outputs written whole, never over an input);
 - ``model/``, torch only (no spaCy or Thinc): ``config.py`` (the model
   configuration), ``outputs.py`` (what the model returns), ``label_cache.py`` (the
   label-vector cache), ``encoding.py`` (token ids and the pass plan), ``files.py``

@@ -38,6 +38,50 @@ def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
 
 
+def validate_bool(value: Any, what: str) -> bool:
+    """``value`` if it is a bool (true/false), else GliZNetInputError naming ``what``: a
+    string such as ``"false"`` is refused, not read as True by ``bool()``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise GliZNetInputError(f"{what} must be true or false (a bool), got "
+                            f"{type(value).__name__} {value!r}")
+
+
+def validate_int(value: Any, what: str, minimum: Optional[int] = None) -> int:
+    """``value`` as a whole number (>= ``minimum``), else GliZNetInputError naming
+    ``what``: a bool, a float such as 1.5 or a string such as ``"7"`` is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise GliZNetInputError(f"{what} must be a whole number{bound}, got "
+                                f"{type(value).__name__} {value!r}")
+    return int(value)
+
+
+def validate_number(value: Any, what: str, low: Optional[float] = None,
+                    high: Optional[float] = None, low_open: bool = False,
+                    high_open: bool = False) -> float:
+    """``value`` as a finite float within the bounds given (``low_open``/``high_open``:
+    the bound itself is excluded), else GliZNetInputError naming ``what``; a string
+    such as ``"0.1"`` or a bool is refused."""
+    ok = _is_number(value) and math.isfinite(float(value))
+    if ok and low is not None:
+        ok = float(value) > low if low_open else float(value) >= low
+    if ok and high is not None:
+        ok = float(value) < high if high_open else float(value) <= high
+    if not ok:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+        if lo and hi:
+            need = f"in {lo}, {hi} (a number)"
+        elif lo:
+            need = f"a number >{'' if low_open else '='} {low:g}"
+        else:
+            need = "a finite number"
+        raise GliZNetInputError(f"{what} must be {need}, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def validate_threshold(value: Any, what: str = "threshold") -> float:
     """``value`` as a float in [0, 1], else GliZNetInputError naming ``what``."""
     if not _is_number(value) or not math.isfinite(float(value)) or not 0.0 <= float(value) <= 1.0:
@@ -119,6 +163,16 @@ def validate_label_stats(values: Optional[Mapping[str, Any]],
     return out
 
 
+def stats_for_labels(stats: Mapping[str, List[float]], texts_read: Mapping[str, str],
+                     pairs: Sequence[Tuple[str, str]]) -> Dict[str, List[float]]:
+    """The label statistics that apply to labels read as ``pairs`` (key, text the model
+    reads): a label's ``[mean, std]`` only while the model reads the same text for it
+    as when they were computed (``texts_read``; a key missing there was read as itself).
+    A label whose description changed has none (the ``"zscore"`` rule then decides it
+    by the top label and its threshold alone)."""
+    return {k: stats[k] for k, t in pairs if k in stats and texts_read.get(k, k) == t}
+
+
 def validate_top_k(value: Any, what: str = "cats_top_k") -> Optional[int]:
     """``cats_top_k``: None (every label) or a whole number >= 1."""
     if value is None:
@@ -184,6 +238,27 @@ class DecisionSettings:
 
 
 DECISION_CONFIG_KEYS = ("threshold", "thresholds", "decision_rule", "rule_param")
+
+
+def fits_rule(rule: Any, param: Any) -> bool:
+    """Whether ``param`` is a valid ``rule_param`` of a valid ``rule``."""
+    try:
+        validate_rule(rule, param)
+    except GliZNetInputError:
+        return False
+    return True
+
+
+def rule_param_at_load(saved_rule: str, saved_param: Optional[float], rule: str,
+                       param: Optional[float]) -> Optional[float]:
+    """The ``rule_param`` of a pipe loaded from disk whose config gives ``rule`` and
+    ``param`` (``spacy.load(..., config=...)`` may override them) and which was saved
+    with ``saved_rule`` and ``saved_param``: a rule switched without a parameter of its
+    own (the config still holds the saved rule's) takes its own default (None), as a
+    rule switched per call or on the pipe does."""
+    if rule != saved_rule and param == saved_param:
+        return None
+    return param
 
 
 # -- long texts and spans ---------------------------------------------------------------
@@ -292,11 +367,10 @@ class TrainingSettings:
     shuffle_labels: bool = True
 
     def __post_init__(self) -> None:
-        n = self.negative_samples
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise GliZNetInputError(f"negative_samples must be a whole number >= 0, got {n!r}")
-        object.__setattr__(self, "negative_samples", int(n))
-        object.__setattr__(self, "shuffle_labels", bool(self.shuffle_labels))
+        object.__setattr__(self, "negative_samples",
+                           validate_int(self.negative_samples, "negative_samples", 0))
+        object.__setattr__(self, "shuffle_labels",
+                           validate_bool(self.shuffle_labels, "shuffle_labels"))
 
 
 @dataclass(frozen=True)

@@ -63,16 +63,12 @@ def comma_list(value: Optional[str], option: str = "--labels") -> Optional[List[
 
 
 def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
-    """A ``--labels`` value that may name a file: a comma-separated list, or a file
-    (``.txt``: one label per line; ``.json``: a list or ``{label: description}``) read by
-    ``spacy_gliznet.corpus.readers.read_labels_file``. None when not given."""
-    from ..corpus.readers import read_labels_file
+    """A ``--labels`` value: a label file (``.txt``: one per line; ``.json``: a list or
+    ``{label: description}``), a JSON list or object, or comma-separated labels; None
+    when not given (``spacy_gliznet.corpus.readers.parse_labels_option``)."""
+    from ..corpus.readers import parse_labels_option
 
-    if value is None:
-        return None
-    if Path(value).suffix.lower() in (".txt", ".json") or Path(value).is_file():
-        return read_labels_file(value)
-    return comma_list(value)
+    return parse_labels_option(value)
 
 
 # -- pipelines and models ----------------------------------------------------------------
@@ -132,6 +128,15 @@ def storage_dtype(name: str) -> Optional["torch.dtype"]:
     if name not in STORAGE_DTYPES:
         raise GliZNetInputError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {name!r}")
     return torch.float16 if name == "float16" else None
+
+
+#: the help of ``--overwrite`` for a command whose OUTPUT is a folder
+OVERWRITE_HELP = "replace OUTPUT if it is a non-empty folder (it is written atomically either way)"
+
+
+def add_overwrite_option(parser: argparse.ArgumentParser, help: str = OVERWRITE_HELP) -> None:
+    """``--overwrite``: replace an existing OUTPUT (commands write it atomically either way)."""
+    parser.add_argument("--overwrite", action="store_true", help=help)
 
 
 def add_gpu_id_option(parser: argparse.ArgumentParser) -> None:

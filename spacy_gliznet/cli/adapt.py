@@ -6,22 +6,29 @@ import argparse
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+from ..atomic import atomic_folder, check_output
 from ..corpus.readers import read_unlabeled
 from ..labels import LabelsArg
 from ..pipeline.adapt import AdaptReport, AdaptSettings
-from ._common import (DEFAULT_PIPELINE, add_gpu_id_option, load_pipeline, read_labels_option,
-                      use_gpu)
+from ._common import (DEFAULT_PIPELINE, add_gpu_id_option, add_overwrite_option, load_pipeline,
+                      read_labels_option, use_gpu)
 
 
 def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
                    output: Union[str, Path], *, labels: Optional[LabelsArg] = None,
                    multi_label: Optional[bool] = None, component: str = "gliznet_textcat",
-                   progress: bool = True, **settings: Any) -> AdaptReport:
+                   progress: bool = True, overwrite: bool = False,
+                   **settings: Any) -> AdaptReport:
     """Adapt ``component`` of ``pipeline`` to the texts of ``unlabeled`` and save the
     pipeline to ``output``; the report also goes to its ``meta.json``
-    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields."""
+    (``gliznet_adapt``). ``settings``: :class:`AdaptSettings` fields.
+
+    ``output`` is checked before any work (not an input, writable, and not an existing
+    non-empty folder unless ``overwrite``) and written atomically (``atomic.py``): a
+    failed or killed run leaves it absent or as it was."""
     from tqdm import tqdm
 
+    check_output(output, inputs=[pipeline, unlabeled], overwrite=overwrite)
     nlp = load_pipeline(pipeline, component)
     docs = read_unlabeled(unlabeled, nlp)
     bars: Dict[str, Any] = {}
@@ -35,14 +42,14 @@ def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Union[str, Path],
         bar = bars[stage]
         bar.update(done - bar.n)
 
-    report = nlp.get_pipe(component).adapt(docs, labels=labels, multi_label=multi_label,
+    report = nlp.get_pipe(component).adapt(docs, nlp=nlp, labels=labels, multi_label=multi_label,
                                            settings=AdaptSettings(**settings),
                                            progress=show if progress else None)
     for bar in bars.values():
         bar.close()
     nlp.meta["gliznet_adapt"] = report_dict(report, unlabeled)
-    output = Path(output)
-    nlp.to_disk(output)
+    with atomic_folder(output, overwrite) as tmp:
+        nlp.to_disk(tmp)
     return report
 
 
@@ -70,9 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("unlabeled", help="the unlabeled corpus: .jsonl (a 'text' field), .txt "
                      "(one doc per line) or .spacy")
     cmd.add_argument("output", help="folder for the adapted pipeline")
-    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, or a "
-                     ".txt (one per line) or .json (list or {label: description}) file; "
-                     "default: the component's")
+    cmd.add_argument("--labels", default=None, help="labels to adapt to: comma-separated, a JSON "
+                     "list or {label: description} object, or a .txt (one per line) or .json "
+                     "(list or {label: description}) file; default: the component's")
     mode = cmd.add_mutually_exclusive_group()
     mode.add_argument("--multi-label", dest="multi_label", action="store_true", default=None,
                       help="adapt for multi-label decisions (default: the component's mode)")
@@ -85,6 +92,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         cmd.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value,
                          help=f"AdaptSettings.{name} (default: {shown})")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_overwrite_option(cmd)
     add_gpu_id_option(cmd)
     cmd.set_defaults(run=run)
 
@@ -95,7 +103,8 @@ def run(args: argparse.Namespace) -> AdaptReport:
     settings = {name: getattr(args, name) for name in AdaptSettings.__dataclass_fields__}
     report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
                             labels=read_labels_option(args.labels), multi_label=args.multi_label,
-                            component=args.component, progress=not args.no_progress, **settings)
+                            component=args.component, progress=not args.no_progress,
+                            overwrite=args.overwrite, **settings)
     print(report.summary())
     print(f"Saved the adapted pipeline to {args.output}")
     return report

@@ -19,12 +19,14 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..atomic import atomic_folder, check_output
+from ..errors import GliZNetInputError
 from ..corpus.readers import load_datasets
 from ..model.files import resolve_model_dir
 from ..pipeline import decisions
 from ..pipeline.metrics import indices_at_cut, macro_f1
 from ..settings import DecisionSettings
-from ._common import add_gpu_id_option, comma_list, torch_device, use_gpu
+from ._common import add_gpu_id_option, add_overwrite_option, comma_list, torch_device, use_gpu
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -101,6 +103,7 @@ def run_benchmark(
     progress: bool = True,
     quantize: bool = False,
     decision: Optional[Dict] = None,
+    overwrite: bool = False,
     gpu_id: int = -1,
 ) -> Dict:
     """Score ``model`` (None: the bundled default) and the baseline on every
@@ -109,10 +112,15 @@ def run_benchmark(
     of the model's Linear layers (CPU). ``decision``: component settings for the
     multi-label decisions (``decision_rule``, ``rule_param``, ``threshold``,
     ``thresholds``), default the component's. ``gpu_id``: the GPU both models run on
-    (-1: the CPU). Returns the results dict."""
+    (-1: the CPU). Returns the results dict. ``output`` is checked before any work and
+    written atomically (a non-empty folder is replaced only with ``overwrite``)."""
     import spacy
     from tqdm import tqdm
 
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: all rows), got {limit!r}")
+    if output:
+        check_output(output, inputs=[model, data], overwrite=overwrite)
     use_gpu(gpu_id)
 
     sets = load_datasets(data, datasets)
@@ -163,14 +171,13 @@ def run_benchmark(
                               for n in names)
     results["markdown"] = markdown_table(results)
     if output:
-        out = Path(output)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf8")
-        (out / "results.md").write_text(results["markdown"] + "\n", encoding="utf8")
-        try:
-            bar_chart(results, out / "results.png")
-        except ImportError:  # matplotlib is an optional extra ("bench")
-            pass
+        with atomic_folder(output, overwrite) as out:
+            (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf8")
+            (out / "results.md").write_text(results["markdown"] + "\n", encoding="utf8")
+            try:
+                bar_chart(results, out / "results.png")
+            except ImportError:  # matplotlib is an optional extra ("bench")
+                pass
     return results
 
 
@@ -249,6 +256,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantization of the model's Linear layers (CPU)")
+    add_overwrite_option(p)
     add_gpu_id_option(p)
     p.set_defaults(run=run)
 
@@ -261,5 +269,5 @@ def run(args: argparse.Namespace) -> None:
         baseline_threshold=args.baseline_threshold,
         datasets=comma_list(args.datasets, "--datasets"), limit=args.limit,
         batch_size=args.batch_size, output=args.output, progress=not args.no_progress,
-        quantize=args.quantize, gpu_id=args.gpu_id)
+        quantize=args.quantize, overwrite=args.overwrite, gpu_id=args.gpu_id)
     print(res["markdown"])

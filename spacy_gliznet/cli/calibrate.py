@@ -26,12 +26,14 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ..atomic import atomic_folder, check_output
 from ..corpus.readers import Dataset, load_datasets
 from ..errors import GliZNetInputError
 from ..model.checkpoints import GliZNetForSequenceClassification
 from ..model.network import GliZNetModel, score_logits
 from ..pipeline.metrics import indices_at_cut, macro_f1
-from ._common import add_dtype_option, add_gpu_id_option, comma_list, storage_dtype, torch_device
+from ._common import (add_dtype_option, add_gpu_id_option, add_overwrite_option, comma_list,
+                      storage_dtype, torch_device)
 
 OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)
 LOG_SCALE_GRID = np.round(np.arange(0.0, 6.001, 0.05), 2)
@@ -129,6 +131,7 @@ def calibrate(
     batch_size: int = 64,
     dtype: str = "float16",
     progress: bool = True,
+    overwrite: bool = False,
     gpu_id: int = -1,
 ) -> Dict:
     """Calibrate ``model_name`` on the datasets of ``data`` and save the result to ``output``.
@@ -140,8 +143,10 @@ def calibrate(
     dtype: storage dtype of the saved weights, "float16" or "float32".
     gpu_id: the GPU the model scores on (-1: the CPU).
     Returns a report: the chosen values and the macro-F1 per multi-label dataset
-    before and after.
+    before and after. ``output`` is checked before any work and written atomically
+    (``atomic.py``; an existing non-empty folder only with ``overwrite``).
     """
+    check_output(output, inputs=[model_name, data], overwrite=overwrite)
     if limit < 0:
         raise GliZNetInputError(f"limit must be >= 0, got {limit}")
     device = torch_device(gpu_id)
@@ -174,7 +179,8 @@ def calibrate(
         model.score_offset.fill_(offset)
         model.logit_scale.fill_(log_scale)
         model.bce_scale.fill_(log_scale)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tokenizer, dtype=storage_dtype(dtype))
     return report
 
 
@@ -192,6 +198,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     add_dtype_option(p)
     p.add_argument("--no-progress", action="store_true")
+    add_overwrite_option(p)
     add_gpu_id_option(p)
     p.set_defaults(run=run)
 
@@ -202,6 +209,7 @@ def run(args: argparse.Namespace) -> None:
                        datasets=comma_list(args.datasets, "--datasets"),
                        exclude=comma_list(args.exclude, "--exclude") or (), limit=args.limit,
                        seed=args.seed, batch_size=args.batch_size, dtype=args.dtype,
-                       progress=not args.no_progress, gpu_id=args.gpu_id)
+                       progress=not args.no_progress, overwrite=args.overwrite,
+                       gpu_id=args.gpu_id)
     print(json.dumps(report, indent=2))
     print(f"Saved the calibrated checkpoint to {args.output}")

@@ -9,23 +9,25 @@ import argparse
 
 from ..corpus.readers import jsonl_to_docbin, write_split
 from ..errors import GliZNetInputError
-from ._common import UsageError, comma_list
+from ._common import UsageError, add_overwrite_option, comma_list
 
 ALL_LABELS = 1_000_000  # --negative-samples all: every label of the dataset
 
 
 def convert(input_dir: str, output: str, *, to: str = "spacy", lang: str = "en",
             datasets=None, exclude=(), negative_samples: int = 5, split: str = "all",
-            holdout_fraction: float = 0.0, max_rows_per_dataset: int = 0, seed: int = 0) -> int:
+            holdout_fraction: float = 0.0, max_rows_per_dataset: int = 0, seed: int = 0,
+            overwrite: bool = False) -> int:
     if to == "spacy":
         return jsonl_to_docbin(input_dir, output, lang=lang, datasets=datasets, exclude=exclude,
                                negative_samples=negative_samples, split=split,
                                holdout_fraction=holdout_fraction, seed=seed,
-                               max_rows_per_dataset=max_rows_per_dataset)
+                               max_rows_per_dataset=max_rows_per_dataset, overwrite=overwrite)
     if to == "jsonl":
         return write_split(input_dir, output, split=split, holdout_fraction=holdout_fraction,
                            datasets=datasets, exclude=exclude,
-                           max_rows_per_dataset=max_rows_per_dataset, seed=seed)
+                           max_rows_per_dataset=max_rows_per_dataset, seed=seed,
+                           overwrite=overwrite)
     raise GliZNetInputError(f"--to must be 'spacy' or 'jsonl', got {to!r}")
 
 
@@ -75,6 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "(0: all)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the row sample and the negative draw")
+    add_overwrite_option(p, help="replace OUTPUT if it exists (the whole folder with --to jsonl: the "
+                        "entries of an existing manifest there are not kept); written atomically")
     p.set_defaults(run=run)
 
 
@@ -94,5 +98,6 @@ def run(args: argparse.Namespace) -> None:
                 exclude=comma_list(args.exclude, "--exclude") or (),
                 negative_samples=5 if args.negative_samples is None else args.negative_samples,
                 split=args.split, holdout_fraction=args.holdout_fraction,
-                max_rows_per_dataset=args.max_rows_per_dataset, seed=args.seed)
+                max_rows_per_dataset=args.max_rows_per_dataset, seed=args.seed,
+                overwrite=args.overwrite)
     print(f"Wrote {n} rows to {args.output}")

@@ -27,11 +27,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..atomic import atomic_folder, check_output
+from ..corpus.readers import read_docbin
 from ..errors import GliZNetInputError
 from ..pipeline.decisions import decision_mask, rule_cutoffs, rule_mask
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
-from ._common import add_gpu_id_option, load_pipeline, use_gpu
+from ._common import add_gpu_id_option, add_overwrite_option, load_pipeline, use_gpu
 
 SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
 
@@ -153,18 +155,18 @@ def check_dev_cats(docs: List, labels: Sequence[str], name: str, dev: Any) -> No
 
 def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: Union[str, Path], *,
                     component: Optional[str] = None, min_positives: int = 10,
-                    batch_size: int = 64, progress: bool = True) -> Dict[str, Any]:
+                    batch_size: int = 64, progress: bool = True,
+                    overwrite: bool = False) -> Dict[str, Any]:
     """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
     the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
-    from spacy.tokens import DocBin
-
+    check_output(output, inputs=[pipeline, dev], overwrite=overwrite)
     nlp = load_pipeline(pipeline, component=None)
     name, factory = pick_component(nlp, component)
     pipe = nlp.get_pipe(name)
     if factory == "gliznet_textcat" and not pipe.multi_label:
         raise GliZNetInputError(f"{name} is single-label (multi_label = false): it takes the top "
                                 f"label, thresholds do not apply")
-    docs = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    docs = read_docbin(dev, nlp.vocab)
     if not docs:
         raise GliZNetInputError(f"no docs in {str(dev)!r}")
     labels = list(pipe.labels)
@@ -186,9 +188,9 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
         pipe.decision_rule = "threshold"
     else:
         pipe.cfg["threshold"] = report["threshold"]
-    out = Path(output)
-    nlp.to_disk(out)
-    (out / "thresholds.json").write_text(json.dumps(report, indent=2), encoding="utf8")
+    with atomic_folder(output, overwrite) as tmp:
+        nlp.to_disk(tmp)
+        (tmp / "thresholds.json").write_text(json.dumps(report, indent=2), encoding="utf8")
     return report
 
 
@@ -205,6 +207,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="dev positives a label needs for its own threshold (else the global one)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-progress", action="store_true")
+    add_overwrite_option(p)
     add_gpu_id_option(p)
     p.set_defaults(run=run)
 
@@ -214,7 +217,7 @@ def run(args: argparse.Namespace) -> None:
     use_gpu(args.gpu_id)
     report = find_thresholds(args.pipeline, args.dev, args.output, component=args.component,
                              min_positives=args.min_positives, batch_size=args.batch_size,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, overwrite=args.overwrite)
     print(format_report(report))
     print(f"Saved the pipeline with these thresholds to {args.output} "
           f"(report: {Path(args.output) / 'thresholds.json'})")

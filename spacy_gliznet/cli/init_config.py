@@ -14,13 +14,15 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Mapping, Optional
 
 from thinc.api import Config
 
+from ..atomic import check_output, write_text
 from ..errors import GliZNetInputError
-from ._common import UsageError, comma_list
+from ..labels import LabelsArg, label_pairs
 from ..model.config import HEAD_SETTINGS
+from ._common import read_labels_option
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
 CPU = {"max_steps": 2000, "eval_frequency": 100, "batch_size": 32, "mixed_precision": "false"}
@@ -43,16 +45,19 @@ def set_option(text: str, section: str, key: str, value: str) -> str:
 
 
 def _config_value(value) -> str:
+    if isinstance(value, dict):  # inline JSON: the config reads it back as a dict
+        return json.dumps(value, ensure_ascii=False)
     return Config({"s": {"v": value}}).to_str().split("v = ", 1)[1].strip()
 
 
-def make_config(labels: Sequence[str] = (), *, multi_label: bool = False, gpu: bool = False,
+def make_config(labels: LabelsArg = (), *, multi_label: bool = False, gpu: bool = False,
                 model: Optional[str] = None, max_steps: Optional[int] = None) -> str:
-    """The config text (see the module docstring). ``model``: None fine-tunes the
-    bundled model; a GliZNet checkpoint or a bare backbone (name or path) otherwise."""
-    labels = list(labels)
-    if len(set(labels)) != len(labels) or any(not str(lab).strip() for lab in labels):
-        raise GliZNetInputError(f"--labels must be distinct, non-empty labels, got {labels}")
+    """The config text (see the module docstring). ``labels``: a list, or a
+    ``{label: description}`` dict (the model reads the descriptions). ``model``: None
+    fine-tunes the bundled model; a GliZNet checkpoint or a bare backbone (name or
+    path) otherwise."""
+    pairs = label_pairs(dict(labels) if isinstance(labels, Mapping) else list(labels), "--labels")
+    labels = [k for k, _ in pairs] if all(k == t for k, t in pairs) else dict(pairs)
     device = GPU if gpu else CPU
     steps = int(max_steps if max_steps is not None else device["max_steps"])
     if steps <= 0:
@@ -106,8 +111,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "gliznet_textcat` writes Adam at 1e-3, which wrecks the pretrained encoder.)")
     p.add_argument("output", help="the config file to write ('-' for stdout)")
     p.add_argument("--labels", default=None,
-                   help="the labels, comma-separated or a JSON list (default: every label of the "
-                        "training data)")
+                   help="the labels: comma-separated, a JSON list or {label: description} "
+                        "object, or a .txt (one per line) or .json file (default: every label "
+                        "of the training data)")
     p.add_argument("--multi-label", action="store_true",
                    help="independent sigmoid scores per label (default: single-label, softmax)")
     p.add_argument("--gpu", action="store_true",
@@ -119,37 +125,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None,
                    help="training steps (default: 2000 on CPU, 20000 with --gpu); the warmup "
                         "and the learning-rate decay follow it")
-    p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    p.add_argument("--overwrite", "--force", dest="overwrite", action="store_true",
+                   help="replace OUTPUT if it exists")
     p.set_defaults(run=run)
 
 
-def parse_labels(value: Optional[str]) -> List[str]:
-    """``--labels``: a JSON list or comma-separated labels; none (every label of the
-    training data) when not given or empty."""
-    if not value:
-        return []
-    if value.lstrip().startswith("["):
-        try:
-            labels = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise GliZNetInputError(f"--labels is not a valid JSON list: {err}") from None
-        if not isinstance(labels, list):
-            raise GliZNetInputError("--labels as JSON must be a list")
-        return [str(lab) for lab in labels]
-    return comma_list(value)
+def parse_labels(value: Optional[str]) -> LabelsArg:
+    """``--labels`` (see ``readers.parse_labels_option``); none: ``[]``."""
+    return read_labels_option(value) or []
 
 
 def run(args: argparse.Namespace) -> None:
     """Run ``init-config`` from parsed arguments: write (or print) the config."""
+    if args.output != "-":
+        check_output(args.output, overwrite=args.overwrite, folder=False)
     text = make_config(parse_labels(args.labels), multi_label=args.multi_label, gpu=args.gpu,
                        model=args.model, max_steps=args.max_steps)
     if args.output == "-":
         print(text)
         return
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise UsageError(f"{out} exists; pass --force to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf8")
+    write_text(out, text, args.overwrite)
     print(f"Wrote {out}. Train: python -m spacy train {out} --output out "
           f"--paths.train train.spacy --paths.dev dev.spacy")

@@ -14,7 +14,9 @@ from typing import Any, Optional, Union
 
 import torch
 
+from ..atomic import atomic_folder, check_output
 from ..model.checkpoints import GliZNetForSequenceClassification
+from ._common import add_overwrite_option
 
 
 def init_model(
@@ -26,6 +28,7 @@ def init_model(
     logit_scale_init: float = 2.0,
     max_length: Optional[int] = 256,
     dropout: float = 0.1,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> Path:
     """Save a GliZNet start checkpoint of ``backbone`` to ``output`` (see the module
@@ -39,6 +42,7 @@ def init_model(
     dropout: dropout rate of the heads.
     overrides: other ``GliZNetConfig`` fields.
     """
+    check_output(output, inputs=[backbone], overwrite=overwrite)
     settings = dict(
         label_attention=label_attention, text_pooling="mean", label_pooling="mean",
         projected_dim=None, use_projection_layernorm=False, projector_init="identity",
@@ -50,9 +54,9 @@ def init_model(
         emb = model.backbone.get_input_embeddings().weight
         with torch.no_grad():
             emb[tok.convert_tokens_to_ids(model.config.lab_token)] = emb[tok.cls_token_id]
-    output = Path(output)
-    model.save_pretrained(output, tokenizer=tok)
-    return output
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tok)
+    return Path(output)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--logit-scale-init", type=float, default=2.0)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--no-lab-from-cls", action="store_true")
+    add_overwrite_option(p)
     p.set_defaults(run=run)
 
 
@@ -71,5 +76,6 @@ def run(args: argparse.Namespace) -> None:
     """Run ``init-model`` from parsed arguments."""
     out = init_model(args.backbone, args.output, label_attention=args.label_attention,
                      lab_from_cls=not args.no_lab_from_cls,
-                     logit_scale_init=args.logit_scale_init, max_length=args.max_length)
+                     logit_scale_init=args.logit_scale_init, max_length=args.max_length,
+                     overwrite=args.overwrite)
     print(f"Saved a start checkpoint to {out}")

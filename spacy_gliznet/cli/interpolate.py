@@ -7,11 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Union
 
+from ..atomic import atomic_folder, check_output
 from ..errors import GliZNetInputError
 from ..model.checkpoints import GliZNetForSequenceClassification, interpolate_states
 from ..model.config import MODEL_TYPE
 from ..model.files import read_config, resolve_model_dir
-from ._common import add_dtype_option, pipeline_model, storage_dtype
+from ..settings import validate_number
+from ._common import add_dtype_option, add_overwrite_option, pipeline_model, storage_dtype
 
 # Config fields that change how scores are computed: both models must agree on them.
 SCORING_FIELDS = ("text_pooling", "label_pooling", "template", "label_attention", "lab_token",
@@ -28,7 +30,8 @@ def _finetuned_model(name: Union[str, Path], component: str):
 
 def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
                        output: Union[str, Path], alpha: float, *,
-                       component: str = "gliznet_textcat", dtype: str = "float16") -> Path:
+                       component: str = "gliznet_textcat", dtype: str = "float16",
+                       overwrite: bool = False) -> Path:
     """Save ``(1 - alpha) * start + alpha * finetuned`` to ``output``.
 
     start: the GliZNet checkpoint the fine-tune started from (directory or Hub id).
@@ -37,7 +40,10 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
     component: the pipe that holds the model when ``finetuned`` is a pipeline.
     dtype: storage dtype of the saved weights, "float16" or "float32".
     The output has the start's configuration and tokenizer.
+    overwrite: replace an existing non-empty ``output`` folder (written atomically).
     """
+    validate_number(alpha, "--alpha", 0.0, 1.0)  # before two models are loaded
+    check_output(output, inputs=[start, finetuned], overwrite=overwrite)
     if read_config(resolve_model_dir(start)).get("model_type") not in (MODEL_TYPE, "gliznet"):
         raise GliZNetInputError(
             f"{str(start)!r} is not a GliZNet checkpoint (a bare backbone?): the start must be "
@@ -53,9 +59,9 @@ def interpolate_models(start: Union[str, Path], finetuned: Union[str, Path],
         raise GliZNetInputError("The start and the fine-tune use different tokenizers; "
                          "interpolation needs a fine-tune of this start checkpoint")
     model.load_state_dict(interpolate_states(model.state_dict(), tuned.state_dict(), alpha))
-    output = Path(output)
-    model.save_pretrained(output, tokenizer=tokenizer, dtype=storage_dtype(dtype))
-    return output
+    with atomic_folder(output, overwrite) as tmp:
+        model.save_pretrained(tmp, tokenizer=tokenizer, dtype=storage_dtype(dtype))
+    return Path(output)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,11 +74,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=float, required=True, help="weight of the fine-tune, in [0, 1]")
     p.add_argument("--component", default="gliznet_textcat")
     add_dtype_option(p)
+    add_overwrite_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Run ``interpolate`` from parsed arguments."""
     out = interpolate_models(args.start, args.finetuned, args.output, args.alpha,
-                             component=args.component, dtype=args.dtype)
+                             component=args.component, dtype=args.dtype, overwrite=args.overwrite)
     print(f"Saved (1 - {args.alpha:g}) * start + {args.alpha:g} * fine-tune to {out}")

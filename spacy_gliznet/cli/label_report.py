@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
-from ..corpus.readers import MANIFEST, load_datasets
+from ..atomic import check_output, write_text
+from ..corpus.readers import MANIFEST, load_datasets, read_docbin
 from ..errors import GliZNetInputError
-from ._common import comma_list, load_pipeline
+from ._common import add_overwrite_option, load_pipeline, read_labels_option
 
 
 def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",
@@ -20,15 +21,20 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
     """Reports for ``path``: {file name: report} for a .spacy file, {dataset: report} for
     a manifest folder."""
     import spacy
-    from spacy.tokens import DocBin
 
     p = Path(path)
     if p.is_dir() and (p / MANIFEST).is_file():
+        sets = load_datasets(p, split=split, holdout_fraction=holdout_fraction)
+        empty = [d.name for d in sets if not d.rows]
+        if empty:
+            raise GliZNetInputError(f"{str(path)!r}: no rows in dataset(s) {empty} (split "
+                                    f"{split!r}): there is nothing to report on")
         return {d.name: label_report([(row["text"], row["labels"]) for row in d.rows],
-                                     labels or d.labels)
-                for d in load_datasets(p, split=split, holdout_fraction=holdout_fraction)}
+                                     labels or d.labels) for d in sets}
     if p.is_file() and p.suffix == ".spacy":
-        docs = DocBin().from_disk(p).get_docs(spacy.blank("xx").vocab)
+        docs = read_docbin(p, spacy.blank("xx").vocab)
+        if not docs:
+            raise GliZNetInputError(f"{str(path)!r} holds no docs: there is nothing to report on")
         return {p.name: label_report(docs, labels)}
     raise GliZNetInputError(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
 
@@ -49,12 +55,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-fraction", type=float, default=0.0,
                    help="manifest folders without their own splits: the dev share for --split")
     p.add_argument("--json", default=None, help="also write the counts to this JSON file")
+    add_overwrite_option(p, help="replace the --json file if it exists")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Run ``label-report`` from parsed arguments and print the counts."""
-    labels = comma_list(args.labels)
+    if args.json:
+        check_output(args.json, inputs=[args.data, args.pipeline], overwrite=args.overwrite,
+                     folder=False, what="--json")
+    given = read_labels_option(args.labels)
+    labels = list(given) if given else None
     if args.pipeline:
         nlp = load_pipeline(args.pipeline, component=None)
         pipes = [pipe for _, pipe in nlp.pipeline if hasattr(pipe, "labels")]
@@ -65,5 +76,5 @@ def run(args: argparse.Namespace) -> None:
     for name, report in reports.items():
         report.print(f"Labels in {name}")
     if args.json:
-        Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in reports.items()},
-                                              indent=1), encoding="utf8")
+        write_text(args.json, json.dumps({k: r.to_dict() for k, r in reports.items()}, indent=1),
+                   args.overwrite)

@@ -22,17 +22,20 @@ import json
 import random
 import zlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
+from ..atomic import atomic_file, atomic_folder, check_output
 from ..errors import GliZNetDataError, GliZNetInputError
 from ..labels import label_pairs, training_labels
+from ..settings import validate_bool, validate_int
 
 MANIFEST = "manifest.json"
+TASKS = ("single_label", "multi_label")
 SPLITS = ("all", "train", "dev", "test")
 
 
@@ -50,18 +53,69 @@ class Dataset:
         return self.task == "multi_label"
 
 
+def _text_lines(path: Path) -> Iterator[Tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file (a byte-order mark is skipped); a line
+    that is not UTF-8 raises GliZNetDataError naming the file, the line and the byte."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise GliZNetDataError(
+                    f"{str(path)!r} line {number}: not UTF-8 text (byte {raw[err.start]:#04x} "
+                    f"at column {err.start + 1}); convert the file to UTF-8") from None
+
+
+def read_jsonl(path: Union[str, Path]) -> Iterator[Tuple[int, Any]]:
+    """(line number, object) of each non-blank line of a JSONL file (UTF-8, a byte-order
+    mark accepted); a line that is not JSON raises GliZNetDataError naming the file
+    and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise GliZNetDataError(f"No such file: {str(path)!r}")
+    for number, line in _text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise GliZNetDataError(f"{str(path)!r} line {number}: invalid JSON ({err.msg} at "
+                                   f"column {err.colno})") from None
+
+
 def read_manifest(path: Union[str, Path]) -> Dict[str, Dict]:
     path = Path(path)
     manifest = path / MANIFEST
     if not manifest.is_file():
         raise GliZNetDataError(f"{str(path)!r} has no {MANIFEST}")
-    data = srsly.read_json(manifest)
+    text = "".join(line for _, line in _text_lines(manifest))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GliZNetDataError(f"{str(manifest)!r} line {err.lineno}: invalid JSON ({err.msg} "
+                               f"at column {err.colno})") from None
     if not isinstance(data, dict) or not data:
         raise GliZNetDataError(f"{str(manifest)!r} must map dataset names to their entries")
     for name, entry in data.items():
+        if not isinstance(entry, dict):
+            raise GliZNetDataError(f"{str(manifest)!r}: the entry of dataset {name!r} must be "
+                                   f"an object, got {type(entry).__name__}")
         for key in ("file", "labels"):
             if key not in entry:
                 raise GliZNetDataError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
+        where = f"{str(manifest)!r}: dataset {name!r}"
+        if not name or name in (".", "..") or any(c in name for c in "/\\"):
+            raise GliZNetDataError(f"{where}: a dataset name is a file name (write_split "
+                                   f"writes NAME.jsonl), without path separators")
+        labels = entry["labels"]
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise GliZNetDataError(f"{where}: 'labels' must be a list of strings, got "
+                                   f"{type(labels).__name__} {str(labels)[:60]!r}")
+        if entry.get("task", "single_label") not in TASKS:
+            raise GliZNetDataError(f"{where}: 'task' must be one of {list(TASKS)}, got "
+                                   f"{entry.get('task')!r}")
     return data
 
 
@@ -86,6 +140,13 @@ def load_datasets(
     ``"all"`` reads the entry's ``file``."""
     if split not in SPLITS:
         raise GliZNetInputError(f"split must be one of {SPLITS}, got {split!r}")
+    if isinstance(holdout_fraction, bool) or not isinstance(holdout_fraction, (int, float)) \
+            or not 0.0 <= holdout_fraction < 1.0:
+        raise GliZNetInputError(f"holdout_fraction must be a number in [0, 1), got "
+                                f"{holdout_fraction!r}")
+    if split == "all" and holdout_fraction:
+        raise GliZNetInputError(f"holdout_fraction={holdout_fraction} applies to split 'train' "
+                                f"or 'dev'; split 'all' reads every row (it would be ignored)")
     path = Path(path)
     manifest = read_manifest(path)
     names = list(manifest) if datasets is None else list(datasets)
@@ -101,15 +162,16 @@ def load_datasets(
         known = set(labels)
         rows = []
         own = _own_split_file(name, entry, split, holdout_fraction)
-        for i, row in enumerate(srsly.read_jsonl(path / (own or entry["file"]))):
-            text, gold = row.get("text"), row.get("labels")
+        file = path / (own or entry["file"])
+        for i, row in read_jsonl(file):
+            where = f"{name}: {str(file)!r} line {i}"
+            text = row.get("text") if isinstance(row, dict) else None
+            gold = row.get("labels") if isinstance(row, dict) else None
             if not isinstance(text, str) or not text.strip() or not isinstance(gold, list):
-                raise GliZNetDataError(
-                    f"{name} row {i}: expected {{'text': str, 'labels': list}}")
+                raise GliZNetDataError(f"{where}: expected {{'text': str, 'labels': list}}")
             bad = [g for g in gold + list(row.get("not_labels", [])) if g not in known]
             if bad:
-                raise GliZNetDataError(
-                    f"{name} row {i}: labels not in the manifest's label set: {bad}")
+                raise GliZNetDataError(f"{where}: labels not in the manifest's label set: {bad}")
             if not own and split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
                 continue
             rows.append(row)
@@ -188,14 +250,13 @@ class JsonlCorpus:
         limit: int = 0,
         seed: int = 0,
     ) -> None:
-        if negative_samples < 0:
-            raise GliZNetInputError(f"negative_samples must be >= 0, got {negative_samples}")
+        self.negative_samples = validate_int(negative_samples, "negative_samples", 0)
+        # limit=-1 would drop the last example ([:-1]); a float would be cut silently
+        self.max_rows_per_dataset = validate_int(max_rows_per_dataset, "max_rows_per_dataset", 0)
+        self.shuffle = validate_bool(shuffle, "shuffle")
+        self.limit = validate_int(limit, "limit", 0)
+        self.seed = validate_int(seed, "seed")
         self.datasets = load_datasets(path, datasets, exclude, split, holdout_fraction)
-        self.negative_samples = int(negative_samples)
-        self.max_rows_per_dataset = int(max_rows_per_dataset)
-        self.shuffle = bool(shuffle)
-        self.limit = int(limit)
-        self.seed = int(seed)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -258,15 +319,18 @@ def jsonl_to_docbin(
     holdout_fraction: float = 0.0,
     seed: int = 0,
     max_rows_per_dataset: int = 0,
+    overwrite: bool = False,
 ) -> int:
     """Write a manifest folder as one ``.spacy`` DocBin (cats with one fixed
     draw of negatives; ``doc._.gliznet_labels`` stored as user data), at most
     ``max_rows_per_dataset`` rows of each dataset (a seeded sample in file order;
-    0: all). Returns the number of docs written."""
+    0: all). Returns the number of docs written. ``output`` is checked first (not
+    in ``path``; an existing file only with ``overwrite``) and written atomically."""
     import spacy
 
     if negative_samples < 0:
         raise GliZNetInputError(f"negative_samples must be >= 0, got {negative_samples}")
+    check_output(output, inputs=[path], overwrite=overwrite, folder=False)
     nlp = spacy.blank(lang)
     rng = random.Random(seed)
     db = DocBin(attrs=[], store_user_data=True)
@@ -282,9 +346,8 @@ def jsonl_to_docbin(
                 doc._.gliznet_labels = list(cats)
             db.add(doc)
             n += 1
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    db.to_disk(output)
+    with atomic_file(output, overwrite) as tmp:
+        db.to_disk(tmp)
     return n
 
 
@@ -307,31 +370,50 @@ def write_split(
     exclude: Sequence[str] = (),
     max_rows_per_dataset: int = 0,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> int:
     """Copy one split of a manifest folder into a new manifest folder (e.g. the
-    held-out part of train_pool, for the benchmark command). Returns rows written."""
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    held-out part of train_pool, for the benchmark command). Returns rows written.
+
+    ``output`` must not be ``path`` or lie inside it, and a non-empty ``output`` (say,
+    another manifest folder, whose other entries would be lost) is refused unless
+    ``overwrite``, which replaces the whole folder; it is written atomically."""
+    check_output(output, inputs=[path], overwrite=overwrite)
     manifest = read_manifest(path)
     rng = random.Random(seed)
     out_manifest = {}
     total = 0
-    for d in load_datasets(path, datasets, exclude, split, holdout_fraction):
-        rows = sample_rows(d.rows, max_rows_per_dataset, rng)
-        entry = dict(manifest[d.name])
-        entry.pop("splits", None)  # one file now
-        entry["file"] = f"{d.name}.jsonl"
-        entry["rows"] = len(rows)
-        entry["notes"] = (f"{split} split (holdout_fraction={holdout_fraction}) of "
-                          f"{Path(path).name}/{manifest[d.name]['file']}")
-        srsly.write_jsonl(output / entry["file"], rows)
-        out_manifest[d.name] = entry
-        total += len(rows)
-    (output / MANIFEST).write_text(json.dumps(out_manifest, indent=1), encoding="utf8")
+    sets = load_datasets(path, datasets, exclude, split, holdout_fraction)
+    with atomic_folder(output, overwrite) as tmp:
+        for d in sets:
+            rows = sample_rows(d.rows, max_rows_per_dataset, rng)
+            entry = dict(manifest[d.name])
+            entry.pop("splits", None)  # one file now
+            entry["file"] = f"{d.name}.jsonl"
+            entry["rows"] = len(rows)
+            entry["notes"] = (f"{split} split (holdout_fraction={holdout_fraction}) of "
+                              f"{Path(path).name}/{manifest[d.name]['file']}")
+            srsly.write_jsonl(tmp / entry["file"], rows)
+            out_manifest[d.name] = entry
+            total += len(rows)
+        (tmp / MANIFEST).write_text(json.dumps(out_manifest, indent=1), encoding="utf8")
     return total
 
 
 UNLABELED_FORMATS = (".jsonl", ".txt", ".spacy")
+
+
+def read_docbin(path: Union[str, Path], vocab: Any) -> List[Doc]:
+    """The docs of a ``.spacy`` (DocBin) file; a missing or unreadable file raises
+    GliZNetInputError naming it (msgpack and zlib errors name nothing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GliZNetDataError(f"No such .spacy file: {str(path)!r}")
+    try:
+        return list(DocBin().from_disk(path).get_docs(vocab))
+    except Exception as err:
+        raise GliZNetDataError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
+                               f"{type(err).__name__}: {err}") from None
 
 
 def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
@@ -343,13 +425,12 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         raise GliZNetDataError(f"No such corpus file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".spacy":
-        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        return read_docbin(path, nlp.vocab)
     if suffix == ".txt":
-        with path.open(encoding="utf8") as f:
-            return [nlp.make_doc(line.strip()) for line in f if line.strip()]
+        return [nlp.make_doc(line.strip()) for _, line in _text_lines(path) if line.strip()]
     if suffix == ".jsonl":
         docs = []
-        for i, row in enumerate(srsly.read_jsonl(path), start=1):
+        for i, row in read_jsonl(path):
             text = row.get("text") if isinstance(row, dict) else None
             if not isinstance(text, str):
                 raise GliZNetDataError(f"{str(path)!r} line {i}: expected an object with a 'text' "
@@ -409,6 +490,32 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, str]]
     if isinstance(labels, dict):
         return dict(pairs)
     return [k for k, _ in pairs]
+
+
+def parse_labels_option(value: Optional[str]) -> Optional[Union[List[str], Dict[str, str]]]:
+    """A ``--labels`` option as the commands read it: a label file (``.txt``: one per
+    line; ``.json``: a list or a ``{label: description}`` object; any existing file), a
+    JSON list or object, or comma-separated labels; None for none. Bad JSON or bad
+    labels raise GliZNetInputError saying what is wrong."""
+    if value is None or not value.strip():
+        return None
+    if Path(value).is_file() or Path(value).suffix.lower() in (".txt", ".json"):
+        return read_labels_file(value)
+    if value.lstrip().startswith(("[", "{")):
+        try:
+            labels = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise GliZNetInputError(f"--labels is not valid JSON ({err.msg} at character "
+                                    f"{err.pos}): {value[:80]!r}") from None
+        if not isinstance(labels, (list, dict)):
+            raise GliZNetInputError("--labels as JSON must be a list or a {label: description} "
+                                    "object")
+        pairs = label_pairs(labels, "--labels")
+        return dict(pairs) if isinstance(labels, dict) else [k for k, _ in pairs]
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise GliZNetInputError(f"--labels: no names in {value!r} (give them comma-separated)")
+    return [k for k, _ in label_pairs(items, "--labels")]
 
 
 def make_labels_reader(path: str) -> Union[List[str], Dict[str, str]]:

@@ -4,14 +4,12 @@ flat list of (text, label texts) inputs, and where each input's scores go back
 (:class:`ScoringPlan`; ``aggregation.collect_scores`` reads it)."""
 
 import sys
-import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
-from ..model.encoding import tokenize
-from ..errors import UnreadTextWarning
+from ..model.encoding import tokenize, unread_chars, warn_unread  # noqa: F401 (unread_chars: re-exported)
 from ..labels import LabelPairs
 from ..settings import LongTextSettings
 from .spans import doc_spans
@@ -43,20 +41,6 @@ class ScoringPlan:
     docs: List[DocPlan]
 
 
-def unread_chars(tokenizer, text: str) -> int:
-    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
-    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
-    token, whatever it holds. 0 for other tokenizers."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
-    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
-        return 0
-    if backend.normalizer is not None:
-        text = backend.normalizer.normalize_str(text)
-    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
-    return sum(len(w) for w, _ in words if len(w) > limit)
-
-
 def text_budget(encoder, label_texts: Sequence[str]) -> int:
     """Text tokens the encoder keeps, with these labels, of a text of any length."""
     encoder.encode([""], [list(label_texts)])  # the encoder's own errors for unusable labels
@@ -72,13 +56,7 @@ def plan_scoring(docs: Sequence[Doc], pairs: Sequence[LabelPairs], settings: Lon
     ``encoder``: the model's ``GliZNetEncoder`` (its tokenizer and length plan).
     """
     plan = ScoringPlan(settings, [], [])
-    unread = [unread_chars(encoder.tokenizer, doc.text) for doc in docs]
-    if any(unread):
-        warnings.warn(
-            f"{where}: {sum(1 for n in unread if n)} text(s) hold {sum(unread)} characters in runs "
-            f"longer than the tokenizer reads as one word (no spaces or punctuation); each run "
-            f"reaches the model as one unknown token, so its content does not change the scores",
-            UnreadTextWarning, stacklevel=3)
+    warn_unread(encoder.tokenizer, [doc.text for doc in docs], where, stacklevel=4)
     if settings.long_text == "windows":
         overlap = window_overlap(settings.window_overlap, encoder.max_length - 2, where)
     budgets: Dict[Tuple[str, ...], int] = {}

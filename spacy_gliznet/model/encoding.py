@@ -17,13 +17,44 @@ text. No label is ever dropped or cut. A label that cannot fit in a sequence
 even with an empty text raises :class:`LabelTooLongError`.
 """
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
-from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError
+from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError, UnreadTextWarning
 from ..labels import check_unicode, short_repr
+
+
+def unread_chars(tokenizer, text: str) -> int:
+    """Characters of ``text`` in words longer than a WordPiece tokenizer reads
+    (``max_input_chars_per_word``, 100 for BERT): each such word becomes one unknown
+    token, whatever it holds. 0 for other tokenizers."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
+    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+        return 0
+    if backend.normalizer is not None:
+        text = backend.normalizer.normalize_str(text)
+    words = backend.pre_tokenizer.pre_tokenize_str(text) if backend.pre_tokenizer else [(text, None)]
+    return sum(len(w) for w, _ in words if len(w) > limit)
+
+
+def warn_unread(tokenizer, texts: Sequence[str], where: str, stacklevel: int = 3) -> int:
+    """Warn (:class:`UnreadTextWarning`) when ``texts`` hold runs of characters the
+    tokenizer reads as one unknown token (:func:`unread_chars`); every path that reads
+    texts (the pipe, ``predict_batch``, training and adapt) calls it. Returns how many
+    texts hold such runs."""
+    unread = [unread_chars(tokenizer, t) for t in texts]
+    n = sum(1 for u in unread if u)
+    if n:
+        warnings.warn(
+            f"{where}: {n} text(s) hold {sum(unread)} characters in runs longer than the "
+            f"tokenizer reads as one word (no spaces or punctuation); each run reaches the model "
+            f"as one unknown token, so its content does not change the scores",
+            UnreadTextWarning, stacklevel=stacklevel)
+    return n
 
 
 @dataclass
@@ -184,7 +215,11 @@ class GliZNetEncoder:
         return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
-        """Token ids of each label, cached across calls."""
+        """Token ids of each label, cached across calls. Two labels of one set that
+        read the same to the model (one token sequence after the tokenizer's
+        normalisation: case for an uncased tokenizer, surrounding spaces, control
+        characters) are refused: the model cannot tell them apart, so they would get
+        the same score."""
         missing = [lab for lab in dict.fromkeys(labels) if lab not in self._label_cache]
         for lab, ids in zip(missing, self._tokenize(missing)):
             if not ids:
@@ -193,7 +228,18 @@ class GliZNetEncoder:
                     f"characters (control, zero-width or unknown characters)"
                 )
             self._label_cache[lab] = tuple(ids)
-        return [self._label_cache[lab] for lab in labels]
+        out = [self._label_cache[lab] for lab in labels]
+        if len(set(out)) < len(set(labels)):
+            seen: Dict[Tuple[int, ...], str] = {}
+            for lab, ids in zip(labels, out):
+                other = seen.setdefault(ids, lab)
+                if other != lab:
+                    raise GliZNetInputError(
+                        f"Labels {short_repr(other)} and {short_repr(lab)} read the same to the "
+                        f"model (the same tokens after its tokenizer's normalisation of case, "
+                        f"spaces and control characters), so they would always get the same "
+                        f"score: keep one, or give them descriptions that differ")
+        return out
 
     def max_label_tokens(self) -> int:
         """Largest number of tokens one label may have."""

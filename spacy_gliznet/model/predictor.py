@@ -26,7 +26,7 @@ from torch import nn
 
 from .collation import Batch, IsolatedBatch, collate_inputs
 from .config import GliZNetConfig, check_batch_size, resolve_max_length
-from .encoding import EncodedInput, GliZNetEncoder
+from .encoding import EncodedInput, GliZNetEncoder, warn_unread
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import validate_labels
 from .network import GliZNetModel
@@ -111,6 +111,7 @@ class GliZNetPredictor(GliZNetModel):
         labels_list = [validate_labels(labels) for labels in labels_list]
         encoder = self.get_encoder(tokenizer)
         encoded = encoder.encode(list(texts), labels_list)
+        warn_unread(encoder.tokenizer, list(texts), "GliZNet", stacklevel=4)
         logits = self.predict_encoded(encoded, batch_size=batch_size)
         results = []
         for labels, enc, lg in zip(labels_list, encoded, logits):

@@ -35,7 +35,7 @@ import random
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from spacy.tokens import Doc
@@ -46,6 +46,7 @@ from .decisions import logits_of
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import LabelsArg, label_pairs
 from ..model.checkpoints import interpolate_states
+from ..settings import validate_bool, validate_int, validate_number
 from .layer import ensure_loaded
 
 
@@ -87,26 +88,20 @@ class AdaptSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Every field checked by the one settings validation (``settings.py``): a
+        string or a float where a whole number goes (``seed="7"``, ``seed=1.5``) is an
+        error naming the field."""
         for name in ("per_label", "batch_size", "negatives", "iterations", "min_texts"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise GliZNetInputError(f"adapt: {name} must be an integer >= 1, got {value!r}")
-        if self.steps is not None and (isinstance(self.steps, bool)
-                                       or not isinstance(self.steps, int) or self.steps < 0):
-            raise GliZNetInputError(f"adapt: steps must be an integer >= 0 or None, "
-                                    f"got {self.steps!r}")
-        if isinstance(self.min_per_label, bool) or not isinstance(self.min_per_label, int) \
-                or self.min_per_label < 0:
-            raise GliZNetInputError(
-                f"adapt: min_per_label must be an integer >= 0, got {self.min_per_label!r}")
-        if not 0.0 < float(self.learn_rate) < 1.0:
-            raise GliZNetInputError(f"adapt: learn_rate must be in (0, 1), got {self.learn_rate!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise GliZNetInputError(f"adapt: dropout must be in [0, 1), got {self.dropout!r}")
-        if not 0.0 < float(self.mix) <= 1.0:
-            raise GliZNetInputError(f"adapt: mix must be in (0, 1], got {self.mix!r}")
-        if not np.isfinite(float(self.min_z)):
-            raise GliZNetInputError(f"adapt: min_z must be a finite number, got {self.min_z!r}")
+            setattr(self, name, validate_int(getattr(self, name), f"adapt: {name}", 1))
+        if self.steps is not None:
+            self.steps = validate_int(self.steps, "adapt: steps (or None)", 0)
+        self.min_per_label = validate_int(self.min_per_label, "adapt: min_per_label", 0)
+        self.seed = validate_int(self.seed, "adapt: seed", 0)
+        self.learn_rate = validate_number(self.learn_rate, "adapt: learn_rate", 0.0, 1.0,
+                                          low_open=True, high_open=True)
+        self.dropout = validate_number(self.dropout, "adapt: dropout", 0.0, 1.0, high_open=True)
+        self.mix = validate_number(self.mix, "adapt: mix", 0.0, 1.0, low_open=True)
+        self.min_z = validate_number(self.min_z, "adapt: min_z")
 
     def with_overrides(self, where: str = "adapt", **overrides: Any) -> "AdaptSettings":
         """These settings with ``overrides`` (fields by name), checked; an unknown
@@ -258,14 +253,39 @@ def score_texts(pipe: Any, docs: Sequence[Doc], labels: LabelsArg, multi_label: 
     pairs = label_pairs(labels, "labels")
     keys = [k for k, _ in pairs]
     out = np.zeros((len(docs), len(keys)), dtype=np.float64)
-    # copies: the corpus docs keep their own cats and extensions
-    stream = (d.copy() for d in docs)
-    for i, doc in enumerate(pipe.pipe(stream, batch_size=batch_size, labels=dict(pairs),
-                                      multi_label=multi_label, **settings)):
+    if pipe.cfg.get("doc_cats") == "none":  # the doc's own scores are what is read here
+        settings.setdefault("doc_cats", "doc")
+    for i, doc in enumerate(pipe.pipe(_unlabeled_copies(docs), batch_size=batch_size,
+                                      labels=dict(pairs), multi_label=multi_label,
+                                      cats_top_k=max(len(keys), 1), **settings)):
         out[i] = [doc.cats[k] for k in keys]
         if progress is not None:
             progress(1)
     return out
+
+
+def _unlabeled_copies(docs: Iterable[Doc]) -> Iterator[Doc]:
+    """Copies of the corpus docs (which keep their own cats and extensions) without
+    their own label sets: a ``.spacy`` file written by ``convert`` stores each doc's
+    ``doc._.gliznet_labels``, which would win over the labels adapt scores."""
+    for doc in docs:
+        copy = doc.copy()
+        copy.cats = {}
+        if Doc.has_extension("gliznet_labels"):
+            copy._.gliznet_labels = None
+        yield copy
+
+
+def prepare_docs(nlp: Any, name: str, docs: Iterable[Doc]) -> List[Doc]:
+    """``docs`` through the components of ``nlp`` before the pipe ``name`` (a
+    sentencizer or parser that a pipe scoring sentences needs), as ``nlp`` would run
+    them; the pipe itself and the components after it do not run."""
+    docs = list(docs)
+    before = nlp.pipe_names[:nlp.pipe_names.index(name)] if name in nlp.pipe_names else []
+    if not before or not docs:
+        return docs
+    with nlp.select_pipes(enable=before):
+        return list(nlp.pipe(docs))
 
 
 def _examples(docs: Sequence[Doc], labels: Sequence[str], pseudo: PseudoLabels,
@@ -302,6 +322,13 @@ def check_corpus(docs: Iterable[Doc], min_texts: int) -> List[Doc]:
         raise GliZNetInputError(
             f"adapt: the corpus has {len(texts)} text(s); self-training needs at least "
             f"{min_texts} unlabeled texts from the target domain (min_texts)")
+    # a text repeated gives no spread: every label's standard deviation would be 0
+    distinct = len({" ".join(d.text.split()).lower() for d in texts})
+    if distinct < min_texts:
+        raise GliZNetInputError(
+            f"adapt: the corpus has {len(texts)} texts but only {distinct} distinct one(s) "
+            f"(ignoring case and spacing); self-training and the label statistics need at "
+            f"least {min_texts} different texts (min_texts)")
     return texts
 
 
@@ -325,10 +352,40 @@ def self_train(pipe: Any, docs: Iterable[Doc],
             f"adapt: needs at least 2 labels to tell apart, got {len(pairs)}; give labels "
             "with --labels or in the pipe's config")
     docs = check_corpus(docs, settings.min_texts)
+    if multi_label is not None:
+        multi_label = validate_bool(multi_label, "adapt: multi_label")
+    # the labels as the model reads them (identical ones, labels too long, labels of no
+    # tokens are refused here), before the pipe changes
+    ensure_loaded(pipe.model).get_encoder().encode([""], [[t for _, t in pairs]])
+    before = {key: pipe.cfg.get(key) for key in _CHANGED}
     pipe.labels = dict(pairs)
     if multi_label is not None:
-        pipe.multi_label = bool(multi_label)
+        pipe.multi_label = multi_label
     multi = pipe.multi_label
+    try:
+        return _train(pipe, docs, pairs, multi, settings, progress, start_time)
+    except BaseException:
+        _restore(pipe, before)  # a refused or failed adapt leaves the pipe's settings as they were
+        raise
+
+
+#: the pipe settings self_train changes (restored when it fails)
+_CHANGED = ("labels", "multi_label", "decision_rule", "rule_param", "label_stats",
+            "label_stats_texts")
+
+
+def _restore(pipe: Any, before: Dict[str, Any]) -> None:
+    pipe.labels = dict(before["labels"])
+    pipe.multi_label = before["multi_label"]
+    pipe.set_decision_rule(before["decision_rule"], before["rule_param"])
+    pipe.cfg["label_stats"] = before["label_stats"] or {}
+    pipe.cfg["label_stats_texts"] = before["label_stats_texts"] or {}
+
+
+def _train(pipe: Any, docs: List[Doc], pairs: List[Tuple[str, str]], multi: bool,
+           settings: AdaptSettings, progress: Optional[Callable[[str, int, int], None]],
+           start_time: float) -> AdaptReport:
+    """:func:`self_train` once the inputs are checked and the pipe's labels are set."""
     keys = [k for k, _ in pairs]
     report = AdaptReport(labels=keys, multi_label=multi, texts=len(docs), settings=asdict(settings))
     fix_random_seed(settings.seed)
@@ -402,8 +459,11 @@ def adapt_pipe(pipe: Any, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Any
     ``pipe.adapt(texts, ...)``.
 
     texts: the unlabeled corpus, strings (made into Docs by ``nlp.make_doc``)
-        or Docs; gold cats on them are not read.
-    nlp: the pipeline, needed when ``texts`` are strings.
+        or Docs; their gold cats and own label sets (``doc._.gliznet_labels``, as in a
+        ``.spacy`` file from ``convert``) are not read: the adapt labels win.
+    nlp: the pipeline, needed when ``texts`` are strings; when given, its components
+        before this pipe run on the texts first (the sentencizer a pipe that scores
+        sentences needs).
     labels: the labels to adapt to (default: the pipe's); they become the pipe's.
     multi_label: the mode to adapt for (default: the pipe's); it becomes the pipe's.
     settings: an ``AdaptSettings``; ``overrides``: its fields by name
@@ -419,5 +479,7 @@ def adapt_pipe(pipe: Any, texts: Iterable[Union[str, Doc]], *, nlp: Optional[Any
                                         "nlp=... to make Docs of them (or pass Docs)")
             text = nlp.make_doc(text)
         docs.append(text)
+    if nlp is not None:  # e.g. the sentencizer a pipe that scores sentences needs
+        docs = prepare_docs(nlp, pipe.name, docs)
     return self_train(pipe, docs, labels=labels, multi_label=multi_label, settings=settings,
                       progress=progress)

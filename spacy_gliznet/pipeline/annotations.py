@@ -9,6 +9,7 @@
   ``doc._.gliznet_truncated`` (whether its text was cut to fit the model).
 """
 
+from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
@@ -16,22 +17,34 @@ from spacy.tokens import Doc, Span
 from ..longtext.aggregation import DocScores
 from .decisions import predicted_labels, top_k_cats
 from .runtime_settings import CallSettings
-from ..settings import DecisionSettings
+from ..labels import LabelPairs
+from ..settings import DecisionSettings, stats_for_labels
 
 
 def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
-                      settings: CallSettings) -> int:
+                      settings: CallSettings,
+                      pairs: Optional[Sequence[LabelPairs]] = None) -> int:
     """Write each doc's scores on it (see the module docstring).
 
     docs: the docs scored, in the order of ``per_doc``.
     per_doc: their scores (``aggregation.collect_scores``).
     settings: the call's settings (mode, decisions, ``cats_top_k``, the spans' key).
+    pairs: each doc's labels as (key, text the model read); under the ``"zscore"`` rule
+        a label's ``label_stats`` apply only when it was read as the text they were
+        computed for (``settings.stats_texts``): a changed description drops them.
     Returns how many of the docs had text cut to fit the model.
     """
-    multi, decision = settings.multi_label, settings.decision
+    multi = settings.multi_label
     top_k, key = settings.cats_top_k, settings.long_text.decided_spans_key
     truncated = 0
-    for doc, out in zip(docs, per_doc):
+    per_labels: Dict[int, DecisionSettings] = {}  # per label set: the statistics that apply
+    for i, (doc, out) in enumerate(zip(docs, per_doc)):
+        decision = settings.decision
+        if decision.decision_rule == "zscore" and pairs is not None:
+            if id(pairs[i]) not in per_labels:
+                per_labels[id(pairs[i])] = replace(decision, label_stats=stats_for_labels(
+                    decision.label_stats, settings.stats_texts, pairs[i]))
+            decision = per_labels[id(pairs[i])]
         if out.cats is not None:
             predicted = predicted_labels(  # first: NaN scores raise, unwritten
                 list(out.cats), list(out.cats.values()), multi_label=multi, settings=decision)

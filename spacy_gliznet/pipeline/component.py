@@ -58,7 +58,7 @@ from .runtime_settings import (
     labels_for_doc,
     new_pipe_cfg,
 )
-from ..settings import DecisionSettings, validate_rule
+from ..settings import DecisionSettings, validate_int, validate_rule
 
 
 @dataclass
@@ -202,7 +202,8 @@ class GliZNetTextCategorizer(TrainablePipe):
         activation = "sigmoid" if multi else "softmax"
         per_doc = collect_scores(scores.plan, scores.result.encoded, scores.result.logits,
                                  lambda logits: activate(logits, activation), multi)
-        truncated = write_annotations(docs, per_doc, scores.settings)
+        truncated = write_annotations(docs, per_doc, scores.settings,
+                                      [d.pairs for d in scores.plan.docs])
         if truncated:
             warnings.warn(
                 f"{self.name}: {truncated} text(s) were cut to fit the model's maximum length "
@@ -224,6 +225,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         :meth:`__call__`, resolved once for the stream. A batch that fails is scored
         again one doc at a time, so only a bad doc goes to the error handler."""
         settings = self.settings(**overrides)
+        batch_size = validate_int(batch_size, f"{self.name}: batch_size", 1)  # 0 lost every doc
         for docs in minibatch(stream, size=batch_size):
             try:
                 self.set_annotations(docs, self._predict(docs, settings))

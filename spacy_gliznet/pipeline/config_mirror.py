@@ -15,7 +15,8 @@ from typing import Any, Dict, Mapping, Optional
 from spacy.language import Language
 from thinc.api import Config
 
-from ..settings import DECISION_CONFIG_KEYS, LONG_TEXT_KEYS
+from ..errors import GliZNetInputError
+from ..settings import DECISION_CONFIG_KEYS, LONG_TEXT_KEYS, DecisionSettings, rule_param_at_load
 
 #: the settings a user may change at run time (per pipe, and per call); the pipeline's
 #: config always holds their current values
@@ -90,8 +91,22 @@ def restore_settings(pipe: Any, given: Mapping[str, Any]) -> None:
     both it and the saved value; then every runtime setting is written through
     :func:`write_setting`, so the pipeline's config says what the pipe uses."""
     pipe.cfg["labels"] = [tuple(p) for p in pipe.cfg["labels"]]  # JSON gives lists
+    # statistics saved before their texts were kept: read as the saved labels' texts
+    described, texts = dict(pipe.cfg["labels"]), dict(pipe.cfg.get("label_stats_texts") or {})
+    missing = [k for k in pipe.cfg.get("label_stats", {}) if k not in texts]
+    if missing or "label_stats_texts" not in pipe.cfg:
+        texts.update({k: described.get(k, k) for k in missing})
+        pipe.cfg["label_stats_texts"] = texts
+    given = dict(given)
+    if "decision_rule" in given:  # a rule switched at load time without its own parameter
+        given["rule_param"] = rule_param_at_load(pipe.cfg["decision_rule"], pipe.cfg["rule_param"],
+                                                 given["decision_rule"], given.get("rule_param"))
     for key in RUNTIME_SETTINGS:
         if key in given and config_can_hold(config_value(key, given[key])) \
                 and config_can_hold(config_value(key, pipe.cfg[key])):
             pipe.cfg[key] = given[key]
         write_setting(pipe, key, pipe.cfg[key])
+    try:
+        DecisionSettings(**{k: pipe.cfg[k] for k in DECISION_CONFIG_KEYS})
+    except GliZNetInputError as err:
+        raise GliZNetInputError(f"{pipe.name}: {err}") from None

@@ -25,6 +25,8 @@ from ..model.checkpoints import default_model_path, load_model, model_from_bytes
 from ..model.config import HEAD_SETTINGS, check_batch_size, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
+from ..model.encoding import warn_unread
+from ..settings import validate_bool
 from ..model.outputs import ModelOutput
 from ..model.predictor import GliZNetPredictor, logits_per_input
 
@@ -89,6 +91,8 @@ def build_gliznet_model(
     """
     head = {k: v for k, v in locals().items() if k in HEAD_SETTINGS}  # first: the arguments only
     check_batch_size(batch_size)
+    mixed_precision = validate_bool(mixed_precision, "mixed_precision")
+    quantize = validate_bool(quantize, "quantize")
     wrapper = PyTorchWrapper_v3(
         PlaceholderModule(),
         convert_inputs=_convert_inputs,
@@ -191,6 +195,7 @@ def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerO
         return LayerOutput(encoded, logits=logits_per_input(output, encoded)), lambda d: []
     module.drop_quantized()  # weights are about to change
     module.clear_label_cache()
+    warn_unread(module.get_encoder().tokenizer, [x[0] for x in X], "training", stacklevel=5)
     with dropout_rate(module, model.attrs.get("dropout_rate")):
         output, backprop_layer = model.layers[0]((batch, batch_size), is_train)
 

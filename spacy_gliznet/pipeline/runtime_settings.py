@@ -12,7 +12,7 @@
   its group in ``settings.py``, and written through ``config_mirror.write_setting``.
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from spacy.tokens import Doc
@@ -22,11 +22,14 @@ from ..errors import GliZNetInputError
 from ..labels import LabelPairs, LabelsArg, label_pairs
 from ..settings import (
     DECISION_CONFIG_KEYS,
+    DEFAULT_RULE,
     LONG_TEXT_KEYS,
     DecisionSettings,
     LongTextSettings,
     TrainingSettings,
+    fits_rule,
     long_text_settings,
+    validate_bool,
     validate_label_stats,
     validate_thresholds,
     validate_top_k,
@@ -45,13 +48,19 @@ def new_pipe_cfg(where: str, *, labels: LabelsArg = (), multi_label: bool = True
         raise GliZNetInputError(f"{where}: unknown settings {sorted(unknown)}")
     pairs = label_pairs(labels, f"{where} labels")
     given = {k: v for k, v in settings.items() if k in DECISION_CONFIG_KEYS}
-    decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {}})
+    # a rule_param that does not fit its rule may be the saved rule's, the rule switched by
+    # spacy.load(..., config=...): restore_settings settles it; otherwise the first use raises
+    rule = given.get("decision_rule", DEFAULT_RULE)
+    deferred = not fits_rule(rule, given.get("rule_param")) and fits_rule(rule, None)
+    decision = DecisionSettings(**{**given, "thresholds": given.get("thresholds") or {},
+                                   **({"rule_param": None} if deferred else {})})
     validate_thresholds(decision.thresholds, [k for k, _ in pairs], f"{where} thresholds")
     long_text = long_text_settings(where, **{k: settings[k] for k in LONG_TEXT_KEYS if k in settings})
     training = TrainingSettings(**{k: settings[k] for k in training_keys if k in settings})
-    return {"labels": pairs, "multi_label": bool(multi_label), **decision.config(),
+    return {"labels": pairs, "multi_label": validate_bool(multi_label, f"{where} multi_label"),
+            **decision.config(), **({"rule_param": given["rule_param"]} if deferred else {}),
             "cats_top_k": validate_top_k(cats_top_k), **asdict(training), **long_text.as_dict(),
-            "label_stats": {}}
+            "label_stats": {}, "label_stats_texts": {}}
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class CallSettings:
     decision: the decision settings, with the pipe's learned ``label_stats``.
     cats_top_k: how many of the best labels go to ``doc.cats`` (None: all).
     long_text: texts longer than the model, the spans scored and where their labels go.
+    stats_texts: for each label with ``label_stats``, the text the model read when they
+        were computed (they apply only to a label read as that text).
     """
 
     labels: LabelPairs
@@ -71,6 +82,7 @@ class CallSettings:
     decision: DecisionSettings
     cats_top_k: Optional[int]
     long_text: LongTextSettings
+    stats_texts: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_cfg(cls, cfg: Mapping[str, Any], where: str) -> "CallSettings":
@@ -79,7 +91,8 @@ class CallSettings:
                                     label_stats=cfg.get("label_stats", {}))
         return cls(labels=cfg["labels"], multi_label=cfg["multi_label"],
                    decision=decision, cats_top_k=cfg["cats_top_k"],
-                   long_text=long_text_settings(where, **{k: cfg[k] for k in LONG_TEXT_KEYS}))
+                   long_text=long_text_settings(where, **{k: cfg[k] for k in LONG_TEXT_KEYS}),
+                   stats_texts=cfg.get("label_stats_texts", {}))
 
     def with_overrides(self, where: str, **overrides: Any) -> "CallSettings":
         """These settings with a call's ``overrides``, each checked: ``labels``,
@@ -94,7 +107,7 @@ class CallSettings:
         if "labels" in given:
             changes["labels"] = label_pairs(given["labels"], "labels")
         if "multi_label" in given:
-            changes["multi_label"] = bool(given["multi_label"])
+            changes["multi_label"] = validate_bool(given["multi_label"], "multi_label")
         if "cats_top_k" in given:
             changes["cats_top_k"] = validate_top_k(given["cats_top_k"])
         decision = {k: v for k, v in given.items() if k in DECISION_CONFIG_KEYS}
@@ -124,7 +137,7 @@ class SettingsCache:
     ``cfg`` was replaced (checked by identity: a write stores a new value), so a call
     without overrides checks nothing again."""
 
-    KEYS = (*RUNTIME_SETTINGS, "label_stats")
+    KEYS = (*RUNTIME_SETTINGS, "label_stats", "label_stats_texts")
 
     def __init__(self) -> None:
         self._values: Optional[Tuple[Any, ...]] = None
@@ -162,7 +175,7 @@ def checked_changes(cfg: Mapping[str, Any], where: str, changes: Mapping[str, An
     out: Dict[str, Any] = {}
     checks: Dict[str, Callable[[Any], Any]] = {
         "labels": lambda v: label_pairs(v, f"{where} labels"),
-        "multi_label": bool,
+        "multi_label": lambda v: validate_bool(v, f"{where} multi_label"),
         "cats_top_k": validate_top_k,
         "label_stats": lambda v: validate_label_stats(v, f"{where} label_stats"),
     }
@@ -170,6 +183,9 @@ def checked_changes(cfg: Mapping[str, Any], where: str, changes: Mapping[str, An
     if unknown:
         raise GliZNetInputError(f"{where}: unknown setting(s) {sorted(unknown)}")
     out.update({k: checks[k](v) for k, v in changes.items() if k in checks})
+    if "label_stats" in out:  # kept with the text the model reads for each label now
+        described = dict(out.get("labels", cfg["labels"]))
+        out["label_stats_texts"] = {k: described.get(k, k) for k in out["label_stats"]}
     decision = {k: v for k, v in changes.items() if k in DECISION_CONFIG_KEYS}
     if decision:
         current = DecisionSettings(**{k: cfg[k] for k in DECISION_CONFIG_KEYS})

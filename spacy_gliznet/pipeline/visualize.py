@@ -34,10 +34,24 @@ def render_cats(doc: Doc, colors: Dict[str, str], top: Optional[int] = 10) -> st
         rows.append(
             f'<tr><td style="font-weight:{weight};padding-right:8px">{html.escape(label)}</td>'
             f'<td style="width:320px"><div class="gliznet-bar" style="width:{max(score, 0.0) * 100:.1f}%;'
-            f'height:14px;background:{colors.get(label, "#ccc")}"></div></td>'
+            f'height:14px;background:{html.escape(colors.get(label, "#ccc"))}"></div></td>'
             f'<td style="padding-left:8px">{score:.2f}</td></tr>')
     return '<table class="gliznet-cats" style="font-family:sans-serif;font-size:14px">' + \
         "".join(rows) + "</table>"
+
+
+def render_spans(doc: Doc, spans_key: str, colors: Dict[str, str]) -> str:
+    """displaCy's span style for ``doc.spans[spans_key]``, every user string escaped:
+    displaCy escapes the text but writes span labels (and kb ids) as they are, so a
+    label such as ``<img src=x onerror=...>`` would run in the browser."""
+    parsed = displacy.parse_spans(doc, {"spans_key": spans_key})
+    for span in parsed["spans"]:
+        span["label"] = html.escape(span["label"])
+        span["kb_id"] = html.escape(str(span.get("kb_id") or ""))
+        span["kb_url"] = html.escape(str(span.get("kb_url") or "#"))
+    escaped = {html.escape(label): html.escape(color) for label, color in colors.items()}
+    return displacy.render(parsed, style="span", manual=True, page=False, jupyter=False,
+                           options={"colors": escaped})
 
 
 def render_html(docs: Sequence[Doc], spans_key: str = DECIDED_SPANS_KEY,
@@ -59,8 +73,7 @@ def render_html(docs: Sequence[Doc], spans_key: str = DECIDED_SPANS_KEY,
         if doc.cats:
             parts.append(render_cats(doc, colors))
         if spans_key in doc.spans and len(doc.spans[spans_key]):
-            parts.append(displacy.render(doc, style="span", page=False, jupyter=False,
-                                         options={"spans_key": spans_key, "colors": colors}))
+            parts.append(render_spans(doc, spans_key, colors))
         else:
             parts.append(f"<p style='font-family:sans-serif'>{html.escape(doc.text)}</p>")
         parts.append("</section><hr>")

@@ -40,7 +40,8 @@ def test_max_rows_per_dataset_is_honoured_with_spacy_output(data, tmp_path):
     out = tmp_path / "o.spacy"
     main(["convert", str(data), str(out), "--max-rows-per-dataset", "3"])
     assert len(docs(out)) == 6  # 3 of each dataset
-    main(["convert", str(data), str(out), "--max-rows-per-dataset", "3", "--seed", "1"])
+    main(["convert", str(data), str(out), "--max-rows-per-dataset", "3", "--seed", "1",
+          "--overwrite"])
     assert len(docs(out)) == 6
 
 

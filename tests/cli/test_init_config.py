@@ -16,7 +16,7 @@ from thinc.api import Adam, Config
 import spacy_gliznet
 from spacy_gliznet.__main__ import main
 from spacy_gliznet.cli.init_config import make_config
-from spacy_gliznet.errors import LearnRateWarning
+from spacy_gliznet.errors import GliZNetInputError, LearnRateWarning
 from spacy_gliznet.pipeline.learn_rate import MAX_SAFE_LEARN_RATE, warmup_linear_fraction
 
 CONFIGS = Path(spacy_gliznet.__file__).parent / "configs"
@@ -46,7 +46,7 @@ def test_init_config_writes_a_commented_config_with_the_settings_asked_for(tmp_p
     assert lr["@schedules"] == "spacy_gliznet.warmup_linear.v1" and lr["initial_rate"] <= MAX_SAFE_LEARN_RATE
     assert lr["total_steps"] == "${training.max_steps}"
     assert cfg["initialize"]["after_init"]["@callbacks"] == "spacy_gliznet.label_report.v1"
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(GliZNetInputError, match="exists.*--overwrite"):
         main(["init-config", str(out)])
 
 
@@ -55,7 +55,7 @@ def test_init_config_gpu_and_single_label():
     assert cfg["components"]["gliznet_textcat"]["multi_label"] is False
     assert cfg["components"]["gliznet_textcat"]["model"]["mixed_precision"] is True
     assert cfg["training"]["max_steps"] == 20000
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="Duplicate label"):
         make_config(["a", "a"])
 
 
@@ -149,3 +149,27 @@ def test_spacy_init_config_shows_macro_f_too():
     nlp.add_pipe("gliznet_textcat", config={"labels": ["a"]})
     assert nlp.config["training"]["score_weights"]["cats_macro_f"] == 0.0
     assert nlp.config["training"]["score_weights"]["cats_score"] == 1.0
+
+
+def test_labels_as_a_json_object_or_a_file(tmp_path):
+    """#33 item 7: a JSON object or a file path became junk labels (the path as a label);
+    bad JSON gave a raw JSONDecodeError."""
+    def labels_of(value, name):
+        main(["init-config", str(tmp_path / name), "--labels", value])
+        return load_config(tmp_path / name)["components"]["gliznet_textcat"]["labels"]
+
+    assert labels_of('{"pos": "a positive review", "neg": "a negative review"}', "a.cfg") == {
+        "pos": "a positive review", "neg": "a negative review"}
+    (tmp_path / "labels.txt").write_text("joy\nanger\n\nfear\n", encoding="utf8")
+    assert labels_of(str(tmp_path / "labels.txt"), "b.cfg") == ["joy", "anger", "fear"]
+    (tmp_path / "labels.json").write_text('{"x": "the x things", "y": "y"}', encoding="utf8")
+    assert labels_of(str(tmp_path / "labels.json"), "c.cfg") == {"x": "the x things", "y": "y"}
+    nlp = spacy.util.load_model_from_config(load_config(tmp_path / "c.cfg"), auto_fill=True)
+    assert nlp.get_pipe("gliznet_textcat").label_descriptions == {"x": "the x things", "y": "y"}
+    with pytest.raises(GliZNetInputError, match="--labels is not valid JSON"):
+        main(["init-config", str(tmp_path / "d.cfg"), "--labels", '{"a": "b"'])
+    with pytest.raises(GliZNetInputError, match="does not exist"):
+        main(["init-config", str(tmp_path / "e.cfg"), "--labels", "missing.json"])
+    with pytest.raises(GliZNetInputError, match="Duplicate label"):
+        main(["init-config", str(tmp_path / "f.cfg"), "--labels", '["a", "a"]'])
+    assert not (tmp_path / "d.cfg").exists() and not (tmp_path / "f.cfg").exists()

@@ -73,3 +73,13 @@ def test_the_after_init_callback_prints_the_training_corpus(tmp_path, tiny_glizn
     nlp = spacy.util.load_model_from_config(cfg, auto_fill=True)
     assert callback(nlp) is nlp
     assert "could not read 'corpora.train'" in capsys.readouterr().out
+
+
+def test_an_empty_spacy_file_is_an_error_not_all_clear(tmp_path, capsys):
+    """#33 item 8: an empty .spacy file was reported as all clear."""
+    from spacy_gliznet.errors import GliZNetInputError
+
+    write_docbin(tmp_path / "empty.spacy", [])
+    with pytest.raises(GliZNetInputError, match="holds no docs"):
+        main(["label-report", str(tmp_path / "empty.spacy"), "--labels", "a,b"])
+    assert "all" not in capsys.readouterr().out.lower()

@@ -104,3 +104,50 @@ def test_the_render_command_writes_the_page(tiny_gliznet_dir, tmp_path, capsys):
     assert page.count("gliznet-doc") == 2 and page.count("gliznet-bar") == 6
     assert "span" in page and all(lab in page for lab in LABELS)
     assert "Wrote 2 docs" in capsys.readouterr().out
+
+
+HOSTILE = "<img src=x onerror=\"document.title='pwned'\">"
+
+
+def hostile_docs(tiny_gliznet_dir):
+    nlp = span_nlp(tiny_gliznet_dir, labels=[HOSTILE, "sports"])
+    docs = list(nlp.pipe(["the team won . the team won again ."]))
+    assert any(span.label_ == HOSTILE for span in docs[0].spans["gliznet"])
+    return docs
+
+
+def test_user_strings_are_escaped_in_the_page(tiny_gliznet_dir):
+    """#33 item 6: displaCy's span template wrote labels unescaped."""
+    page = render_html(hostile_docs(tiny_gliznet_dir), title=HOSTILE)
+    assert "<img" not in page and "&lt;img src=x onerror=" in page
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(browser() is None, reason="needs chromium (apt-get install chromium; .ci/run installs it)")
+def test_a_hostile_label_runs_no_script_in_a_browser(tiny_gliznet_dir, tmp_path):
+    def title_after_load(page):
+        path = tmp_path / "page.html"
+        path.write_text(page, encoding="utf8")
+        dom = subprocess.run([browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                              "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
+                             capture_output=True, timeout=90, check=True, text=True).stdout
+        return dom.split("<title>", 1)[1].split("</title>", 1)[0]
+
+    docs = hostile_docs(tiny_gliznet_dir)
+    assert "pwned" not in title_after_load(render_html(docs))
+    # the check can fail: the label written as displaCy writes it runs the script
+    from spacy import displacy
+    raw = displacy.render(docs[0], style="span", page=True, options={"spans_key": "gliznet"})
+    assert title_after_load(raw) == "pwned"
+
+
+@pytest.mark.parametrize("limit", ["-1", "-5"])
+def test_a_negative_limit_is_refused(tmp_path, limit):
+    """#33 item 8: --limit -1 dropped the last doc ([:-1])."""
+    from spacy_gliznet.errors import GliZNetInputError
+
+    (tmp_path / "in.txt").write_text("a\nb\n", encoding="utf8")
+    with pytest.raises(GliZNetInputError, match="--limit must be a whole number >= 0"):
+        main(["render", "default", str(tmp_path / "in.txt"), str(tmp_path / "o.html"),
+              "--labels", "a,b", "--limit", limit])
+    assert not (tmp_path / "o.html").exists()

@@ -90,3 +90,28 @@ def test_label_tokenization_is_cached(tokenizer):
     enc = GliZNetEncoder(tokenizer, max_length=64)
     enc.label_ids(["sports"])
     assert "sports" in enc._label_cache
+
+
+# -- #33 item 12: a run the tokenizer reads as one [UNK] is flagged on every path ---------
+RUN = "sports " + "x" * 50_000 + " food"
+
+
+def test_an_unread_run_warns_on_every_path(tiny_gliznet_dir, api_model):
+    import spacy
+    from spacy.training import Example
+    from spacy_gliznet.errors import UnreadTextWarning
+    from helpers import make_nlp
+
+    labels = ["sports", "food"]
+    with pytest.warns(UnreadTextWarning, match="50000 characters"):
+        api_model.predict_batch([RUN, "plain"], [labels, labels])  # the plain PyTorch API
+    nlp = make_nlp(tiny_gliznet_dir, labels=labels)
+    with pytest.warns(UnreadTextWarning, match="gliznet_textcat: 1 text"):
+        nlp(RUN)  # the pipe
+    example = Example.from_dict(nlp.make_doc(RUN), {"cats": {"sports": 1.0, "food": 0.0}})
+    nlp.initialize()
+    with pytest.warns(UnreadTextWarning, match="training: 1 text"):
+        nlp.get_pipe("gliznet_textcat").update([example])  # training (spacy train, adapt)
+    texts = [f"the team won match number {i}" for i in range(24)] + [RUN]
+    with pytest.warns(UnreadTextWarning):
+        nlp.get_pipe("gliznet_textcat").adapt(texts, nlp=nlp, steps=0, min_texts=5)

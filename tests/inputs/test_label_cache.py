@@ -204,3 +204,23 @@ def test_other_weights_and_max_length_invalidate(isolated_dir):
     assert loaded is not module and len(loaded.label_cache) == 0
     np.testing.assert_allclose(pipe_scores(other, TEXTS, LABELS), pipe_scores(nlp, TEXTS, LABELS),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("write", ["copy", "row", "projector"])
+def test_writes_through_param_data_invalidate(isolated_dir, write):
+    """#33 item 4: a write through ``param.data`` moves no version counter; the cache
+    kept serving the old vectors (scores off by up to 0.88)."""
+    nlp = make_nlp(isolated_dir)
+    module = ensure_loaded(nlp.get_pipe("gliznet_textcat").model)
+    pipe_scores(nlp, TEXTS, LABELS)
+    weight = module.backbone.embeddings.word_embeddings.weight
+    tokens = module.get_encoder().label_ids(["sports"])[0]
+    if write == "copy":
+        weight.data.copy_(torch.randn_like(weight))
+    elif write == "row":  # one row: only labels holding that token change
+        weight.data[tokens[0]] = torch.randn(weight.shape[1])
+    else:
+        weight = next(p for p in module.label_projector.parameters() if p.dim() == 2)
+        weight.data.normal_()
+    np.testing.assert_allclose(pipe_scores(nlp, TEXTS, LABELS),
+                               logits_to_probs(uncached_scores(module, TEXTS, LABELS)), atol=1e-5)

@@ -166,3 +166,99 @@ def test_read_labels_file_errors_name_the_file(tmp_path, name, content, message)
     with pytest.raises(GliZNetInputError, match="labels file") as err:
         read_labels_file(path)
     assert message in str(err.value) and name in str(err.value)
+
+
+# -- #33 item 11: errors that name the file and the line --------------------------------
+def test_a_non_utf8_text_corpus_names_the_file_and_the_line(tmp_path):
+    import spacy
+    from spacy_gliznet.corpus.readers import read_unlabeled
+    from spacy_gliznet.errors import GliZNetInputError
+
+    path = tmp_path / "texts.txt"
+    path.write_bytes("first line\nsecond line\ncaf\u00e9\n".encode("utf8") + b"bad \xe9t\xe9\n")
+    with pytest.raises(GliZNetInputError, match=r"texts.txt' line 4: not UTF-8 text \(byte 0xe9"):
+        read_unlabeled(path, spacy.blank("en"))
+
+
+def test_a_byte_order_mark_is_accepted_in_jsonl_and_the_manifest(tmp_path):
+    import spacy
+    from spacy_gliznet.corpus.readers import load_datasets, read_unlabeled
+
+    (tmp_path / "u.jsonl").write_bytes(b"\xef\xbb\xbf" + b'{"text": "a"}\n{"text": "b"}\n')
+    assert [d.text for d in read_unlabeled(tmp_path / "u.jsonl", spacy.blank("en"))] == ["a", "b"]
+    (tmp_path / "d.jsonl").write_bytes(b"\xef\xbb\xbf" + b'{"text": "a", "labels": ["x"]}\n')
+    (tmp_path / "manifest.json").write_bytes(
+        b"\xef\xbb\xbf" + b'{"d": {"file": "d.jsonl", "labels": ["x", "y"]}}')
+    assert load_datasets(tmp_path)[0].rows == [{"text": "a", "labels": ["x"]}]
+
+
+@pytest.mark.parametrize("content,pattern", [
+    ('{"d": {"file": "d.jsonl", "labels": ["x"]}', r"manifest.json' line 1: invalid JSON"),
+    ('{"d": "d.jsonl"}', r"manifest.json': the entry of dataset 'd' must be an object"),
+])
+def test_an_invalid_manifest_names_the_file(tmp_path, content, pattern):
+    from spacy_gliznet.corpus.readers import load_datasets
+
+    (tmp_path / "manifest.json").write_text(content, encoding="utf8")
+    with pytest.raises(ValueError, match=pattern):
+        load_datasets(tmp_path)
+
+
+def test_row_errors_name_the_file_and_the_line(tmp_path):
+    import spacy
+    from spacy_gliznet.corpus.readers import load_datasets, read_unlabeled
+
+    (tmp_path / "manifest.json").write_text('{"d": {"file": "d.jsonl", "labels": ["x"]}}')
+    rows = '{"text": "a", "labels": ["x"]}\n\n{"text": "b", "labels": ["z"]}\n'
+    (tmp_path / "d.jsonl").write_text(rows, encoding="utf8")
+    with pytest.raises(ValueError, match=r"d.jsonl' line 3: labels not in the manifest's label set"):
+        load_datasets(tmp_path)
+    (tmp_path / "d.jsonl").write_text('{"text": "a", "labels": ["x"]}\n{"text": "b", "lab', encoding="utf8")
+    with pytest.raises(ValueError, match=r"d.jsonl' line 2: invalid JSON"):
+        load_datasets(tmp_path)
+    with pytest.raises(ValueError, match=r"d.jsonl' line 2: invalid JSON"):
+        read_unlabeled(tmp_path / "d.jsonl", spacy.blank("en"))
+    (tmp_path / "broken.spacy").write_bytes(b"\x00not a docbin")
+    with pytest.raises(ValueError, match=r"broken.spacy' is not a readable .spacy"):
+        read_unlabeled(tmp_path / "broken.spacy", spacy.blank("en"))
+
+
+@pytest.mark.parametrize("setting,bad", [("limit", -1), ("max_rows_per_dataset", -2),
+                                         ("negative_samples", -1), ("shuffle", "false"),
+                                         ("seed", 1.5)])
+def test_the_corpus_reader_refuses_bad_settings(tmp_path, setting, bad):
+    """JsonlCorpus(limit=-1) dropped the last example of every epoch ([:-1])."""
+    from spacy_gliznet.corpus.readers import JsonlCorpus
+    from spacy_gliznet.errors import GliZNetInputError
+
+    with pytest.raises(GliZNetInputError, match=setting):
+        JsonlCorpus(make_folder(tmp_path / "d"), **{setting: bad})
+
+
+@pytest.mark.parametrize("entry,pattern", [
+    ({"file": "d.jsonl", "labels": "abc"}, "'labels' must be a list of strings"),
+    ({"file": "d.jsonl", "labels": ["x"], "task": "multilabel"}, "'task' must be one of"),
+])
+def test_manifest_entries_that_would_be_misread_are_refused(tmp_path, entry, pattern):
+    """labels "abc" became the labels a, b, c; task "multilabel" (a typo) was single-label."""
+    from spacy_gliznet.corpus.readers import load_datasets
+    from spacy_gliznet.errors import GliZNetInputError
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"d": entry}), encoding="utf8")
+    (tmp_path / "d.jsonl").write_text('{"text": "a", "labels": []}\n', encoding="utf8")
+    with pytest.raises(GliZNetInputError, match=pattern):
+        load_datasets(tmp_path)
+
+
+def test_a_dataset_name_cannot_write_outside_the_output(tmp_path):
+    """write_split wrote NAME.jsonl: a dataset named '../x' landed beside the output."""
+    from spacy_gliznet.corpus.readers import write_split
+    from spacy_gliznet.errors import GliZNetInputError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"../x": {"file": "d.jsonl", "labels": ["a"]}}))
+    (data / "d.jsonl").write_text('{"text": "a", "labels": ["a"]}\n', encoding="utf8")
+    with pytest.raises(GliZNetInputError, match="without path separators"):
+        write_split(data, tmp_path / "out", split="all", holdout_fraction=0.0)
+    assert not (tmp_path / "x.jsonl").exists()

@@ -16,7 +16,7 @@ PACKAGE = ROOT / "spacy_gliznet"
 
 LAYERS = [
     {"errors"},
-    {"labels", "settings", "model.config", "model.outputs", "model.label_cache",
+    {"labels", "settings", "atomic", "model.config", "model.outputs", "model.label_cache",
      "scale.fork_safety", "pipeline.learn_rate", "corpus.label_report"},
     {"model.encoding", "model.files", "pipeline.decisions", "pipeline.config_mirror"},
     {"model.collation", "pipeline.metrics", "pipeline.runtime_settings"},
