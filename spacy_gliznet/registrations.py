@@ -59,6 +59,7 @@ projector_init = null
 logit_scale_init = null
 dropout = null
 batch_size = 32
+batch_tokens = null
 mixed_precision = false
 quantize = false
 """

@@ -46,12 +46,22 @@ def aggregate(scores: np.ndarray, method: str, weights: Optional[Sequence[float]
 
 @dataclass
 class DocScores:
-    """What :func:`collect_scores` gives back for one doc."""
+    """What :func:`collect_scores` gives back for one doc.
 
-    cats: Optional[Dict[str, float]]  # None: leave doc.cats alone
+    cats: label key -> probability (None: leave doc.cats alone).
+    spans: each scored span and its cats.
+    truncated: whether a text the doc was scored from was cut.
+    n_windows: inputs the doc's own cats were aggregated from.
+    keys, values: ``cats`` as its keys (one list object shared by the docs of one
+        label list) and a float64 array of its values, for decisions over many docs.
+    """
+
+    cats: Optional[Dict[str, float]]
     spans: List[Tuple[Span, Dict[str, float]]]
     truncated: bool
-    n_windows: Optional[int]  # inputs the doc's own cats were aggregated from
+    n_windows: Optional[int]
+    keys: Optional[List[str]] = None
+    values: Optional[np.ndarray] = None
 
 
 def collect_scores(plan: ScoringPlan, encoded: Sequence[Any], logits: Sequence[np.ndarray],
@@ -84,17 +94,19 @@ def collect_scores(plan: ScoringPlan, encoded: Sequence[Any], logits: Sequence[n
         for st in dp.spans:
             values, cut, size = score(st)
             truncated |= cut
-            span_out.append((st.span, dict(zip(keys, map(float, values)))))
+            span_out.append((st.span, dict(zip(keys, values.tolist()))))
             span_rows.append(values)
             span_sizes.append(size)
-        cats = None
+        values = None
         n_windows = None
         if dp.doc is not None:
             values, cut, _ = score(dp.doc)
             truncated |= cut
-            cats = dict(zip(keys, map(float, values)))
             n_windows = dp.doc.count
         elif plan.settings.doc_cats == "spans" and span_rows:
-            cats = dict(zip(keys, map(float, aggregate(np.stack(span_rows), method, span_sizes))))
-        out.append(DocScores(cats, span_out, truncated, n_windows))
+            values = aggregate(np.stack(span_rows), method, span_sizes)
+        # one C-level conversion per doc (not a float() per label: 10,000 labels are common)
+        cats = None if values is None else dict(zip(keys, values.tolist()))
+        out.append(DocScores(cats, span_out, truncated, n_windows,
+                             None if values is None else keys, values))
     return out

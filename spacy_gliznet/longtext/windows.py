@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from ..model.encoding import tokenize
@@ -137,26 +138,39 @@ def _units(target: Target, text: str, ids: List[int], offsets: Optional[List[Tup
            tokenizer, budget: int, use_sents: bool):
     """(start_char, end_char, model tokens) per unit of ``target`` (its spaCy tokens,
     a token longer than the budget split at model-token offsets) and the unit
-    indices where sentences start. Char positions are doc positions."""
+    indices where sentences start. Char positions are doc positions. The tokens'
+    positions and sentence starts are read as arrays (``Doc.to_array``), not token by
+    token."""
     base = target.start_char if isinstance(target, Span) else 0
-    tokens = list(target)
-    starts = np.array([t.idx for t in tokens], dtype=np.int64)
+    doc = target.doc if isinstance(target, Span) else target
+    lo, hi = (target.start, target.end) if isinstance(target, Span) else (0, len(doc))
+    if hi <= lo:
+        return [], []
+    table = doc.to_array([IDX, LENGTH, SENT_START])[lo:hi].astype(np.int64)
+    starts, ends = table[:, 0], table[:, 0] + table[:, 1]
+    n = len(starts)
     if offsets is not None:
-        char_starts = np.array([base + s for s, _ in offsets], dtype=np.int64)
+        char_starts = base + np.asarray(offsets, dtype=np.int64).reshape(-1, 2)[:, 0]
         owner = np.clip(np.searchsorted(starts, char_starts, side="right") - 1, 0, None)
-        counts = np.bincount(owner, minlength=len(tokens)).tolist()
+        counts = np.bincount(owner, minlength=n)
         first_of = np.concatenate([[0], np.cumsum(counts)]).tolist()  # owner is sorted
     else:
-        counts = count_tokens(tokenizer, [t.text for t in tokens])
-        char_starts = owner = None
+        counts = np.asarray(count_tokens(tokenizer, [text_of(text, base, a, b)
+                                                     for a, b in zip(starts.tolist(), ends.tolist())]),
+                            dtype=np.int64)
+        char_starts = None
+    sent_start = table[:, 2] == 1
+    sent_start[0] = False  # the target's first token starts its first unit anyway
+    if not (counts > budget).any():  # the common case: one unit per token
+        units = list(zip(starts.tolist(), ends.tolist(), counts.tolist()))
+        return units, (np.nonzero(sent_start)[0].tolist() if use_sents else [])
     units: List[Tuple[int, int, int]] = []
     cuts: List[int] = []
     piece = max(1, budget // 2)  # pieces of an over-long token: margin for re-tokenization
-    for j, tok in enumerate(tokens):
-        if use_sents and j > 0 and tok.is_sent_start:
+    for j, (t0, t1, c, is_start) in enumerate(zip(starts.tolist(), ends.tolist(), counts.tolist(),
+                                                   sent_start.tolist())):
+        if use_sents and is_start:
             cuts.append(len(units))
-        t0, t1 = tok.idx, tok.idx + len(tok.text)
-        c = counts[j]
         if c <= budget:
             units.append((t0, t1, c))
             continue

@@ -10,8 +10,10 @@ Two shapes, one per attention layout (see :func:`collate_inputs`):
 """
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 from .encoding import EncodedInput, EncodedPass
@@ -50,18 +52,10 @@ def collate(
     if not passes:
         raise GliZNetInputError("Nothing to encode: no passes")
     ids, att = pad_sequences([p.input_ids for p in passes], pad_id)
-    P, seq = ids.shape
-    kp = max(len(p.slots) for p in passes)
-    lidx = torch.zeros((P, seq), dtype=torch.long)
-    labidx = torch.zeros((P, seq), dtype=torch.long)
-    tmask = torch.zeros((P, seq), dtype=torch.long)
-    slots = torch.full((P, kp), -1, dtype=torch.long)
-    for i, p in enumerate(passes):
-        n = len(p)
-        lidx[i, :n] = torch.tensor(p.label_tokens)
-        labidx[i, :n] = torch.tensor(p.label_markers)
-        tmask[i, :n] = torch.tensor(p.text_mask)
-        slots[i, : len(p.slots)] = torch.tensor(p.slots)
+    lidx, _ = pad_sequences([p.label_tokens for p in passes], 0)
+    labidx, _ = pad_sequences([p.label_markers for p in passes], 0)
+    tmask, _ = pad_sequences([p.text_mask for p in passes], 0)
+    slots, _ = pad_sequences([p.slots for p in passes], -1)
     example = torch.tensor([p.example for p in passes], dtype=torch.long)
     tensors = [ids, att, lidx, labidx, tmask, example, slots]
     if device is not None:
@@ -194,14 +188,15 @@ class IsolatedBatch:
 
 
 def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(ids, attention mask) tensors of token sequences, right-padded to the longest."""
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    att = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
-        att[i, : len(s)] = 1
-    return ids, att
+    """(ids, attention mask) tensors of token sequences, right-padded to the longest
+    (filled in one step from the concatenated sequences, not row by row)."""
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    width = int(lengths.max()) if len(seqs) else 0
+    mask = np.arange(width)[None, :] < lengths[:, None]
+    ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+    if width:
+        ids[mask] = np.fromiter(chain.from_iterable(seqs), dtype=np.int64, count=int(lengths.sum()))
+    return torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64))
 
 
 def collate_isolated(

@@ -114,6 +114,33 @@ def check_batch_size(batch_size: int) -> int:
     return batch_size
 
 
+#: ``batch_tokens = None`` on a CUDA device: padded tokens per backbone call (256 sequences of
+#: 128 tokens, 128 of 256). Big enough that a batch of short texts is one call (a GPU pays a
+#: fixed cost per call: kernel launches, and fp16 autocast's casts), small enough for the
+#: activations of a BERT-base training step.
+DEFAULT_GPU_BATCH_TOKENS = 32_768
+
+
+def check_batch_tokens(batch_tokens: Optional[int]) -> Optional[int]:
+    """``batch_tokens``: None (the device's default) or an integer >= 0 (0: off)."""
+    if batch_tokens is None:
+        return None
+    if isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int) or batch_tokens < 0:
+        raise GliZNetConfigError(f"batch_tokens must be None or an integer >= 0, got {batch_tokens!r}")
+    return batch_tokens
+
+
+def resolve_batch_tokens(batch_tokens: Optional[int], device: Any) -> Optional[int]:
+    """The token budget per backbone call on ``device`` (a ``torch.device`` or its type):
+    ``batch_tokens`` itself when given (0: None, i.e. off: chunks of ``batch_size``
+    sequences), else :data:`DEFAULT_GPU_BATCH_TOKENS` on CUDA and off on other devices
+    (on a CPU, chunks of ``batch_size`` sequences are as fast and keep memory low)."""
+    if batch_tokens is None:
+        kind = getattr(device, "type", device)
+        return DEFAULT_GPU_BATCH_TOKENS if kind == "cuda" else None
+    return check_batch_tokens(batch_tokens) or None
+
+
 def resolve_max_length(config: GliZNetConfig, backbone_config, tokenizer=None) -> int:
     """The sequence budget: config.max_length, else the smaller of the
     tokenizer's model_max_length and the backbone's position limit."""

@@ -17,14 +17,21 @@ text. No label is ever dropped or cut. A label that cannot fit in a sequence
 even with an empty text raises :class:`LabelTooLongError`.
 """
 
+import re
 import warnings
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import LAB_TOKEN, TEMPLATES
 from ..errors import GliZNetConfigError, GliZNetInputError, LabelTooLongError, UnreadTextWarning
 from ..labels import check_unicode, short_repr
+
+
+@lru_cache(maxsize=8)
+def _long_run(limit: int) -> "re.Pattern[str]":
+    """A run of more than ``limit`` non-space characters (a "word" of ``str.split``)."""
+    return re.compile(r"\S{%d,}" % (limit + 1))
 
 
 def unread_chars(tokenizer, text: str) -> int:
@@ -33,7 +40,7 @@ def unread_chars(tokenizer, text: str) -> int:
     token, whatever it holds. 0 for other tokenizers."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     limit = getattr(getattr(backend, "model", None), "max_input_chars_per_word", None)
-    if not limit or len(text) <= limit or not any(len(w) > limit for w in text.split()):
+    if not limit or len(text) <= limit or not _long_run(limit).search(text):
         return 0
     if backend.normalizer is not None:
         text = backend.normalizer.normalize_str(text)
@@ -214,6 +221,17 @@ class GliZNetEncoder:
             return []
         return [list(ids) for ids in tokenize(self.tokenizer, texts)["input_ids"]]
 
+    def _known_or_tokenized(self, texts: Sequence[str],
+                            known: Optional[Sequence[Optional[Sequence[int]]]]) -> List[List[int]]:
+        """Token ids of each text: ``known[i]`` where given, the others in one call."""
+        if known is None:
+            return self._tokenize(list(texts))
+        missing = [i for i, ids in enumerate(known) if ids is None]
+        out = [ids if isinstance(ids, list) or ids is None else list(ids) for ids in known]
+        for i, ids in zip(missing, self._tokenize([texts[i] for i in missing])):
+            out[i] = ids
+        return out
+
     def label_ids(self, labels: Sequence[str]) -> List[Tuple[int, ...]]:
         """Token ids of each label, cached across calls. Two labels of one set that
         read the same to the model (one token sequence after the tokenizer's
@@ -330,17 +348,25 @@ class GliZNetEncoder:
         text_mask.extend([0] * (len(ids) - len(text_mask)))
         return EncodedPass(ids, label_tokens, label_markers, text_mask, example, slots)
 
-    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> List[EncodedInput]:
-        """Encode texts, each with its own label list (already validated)."""
+    def encode(self, texts: Sequence[str], labels: Sequence[Sequence[str]],
+               text_ids: Optional[Sequence[Optional[Sequence[int]]]] = None) -> List[EncodedInput]:
+        """Encode texts, each with its own label list (already validated).
+
+        text_ids: per text, its token ids as :func:`tokenize` gives them with this
+            encoder's tokenizer, where the caller has them already (None: not known);
+            the texts without are tokenized here, in one call.
+        """
         if len(texts) != len(labels):
             raise GliZNetInputError(
                 f"Got {len(texts)} texts but {len(labels)} label lists"
             )
+        if text_ids is not None and len(text_ids) != len(texts):
+            raise GliZNetInputError(f"Got {len(texts)} texts but {len(text_ids)} token id lists")
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise GliZNetInputError(f"Texts must be strings; text {i} is {type(t).__name__}")
             check_unicode(t, f"Text {i}")
-        text_ids = self._tokenize(list(texts))
+        text_ids = self._known_or_tokenized(texts, text_ids)
         out = []
         sides: Dict[Tuple[str, ...], LabelSide] = {}
         side_of: Dict[int, LabelSide] = {}  # inputs often share one label list object

@@ -8,14 +8,14 @@ prediction API (predictor.py) calls it directly.
 """
 
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .collation import Batch, IsolatedBatch
-from .config import GliZNetConfig, resolve_max_length
+from .config import GliZNetConfig, resolve_batch_tokens, resolve_max_length
 from ..errors import GliZNetConfigError, GliZNetLoadError
 from .label_cache import LabelVectorCache
 from .outputs import ModelOutput
@@ -67,19 +67,44 @@ def score_logits(cos: torch.Tensor, offset: Union[torch.Tensor, float],
     return (cos - offset) * torch.exp(torch.clamp(log_scale, -10.0, 10.0))
 
 
-def by_length(fn: Callable, batch_size: Optional[int], ids: torch.Tensor, attention: torch.Tensor,
-              *rows: torch.Tensor) -> Any:
-    """``fn(ids, attention, *rows)`` on chunks of at most ``batch_size`` sequences
-    of similar length, padding trimmed per chunk; its outputs (a tensor or a tuple
-    of tensors, one row per sequence) are put back in the sequences' order."""
-    n = ids.shape[0]
+def length_chunks(lengths: Sequence[int], batch_size: Optional[int],
+                  batch_tokens: Optional[int] = None) -> List[Tuple[int, int]]:
+    """``(start, end)`` chunks of sequences sorted by ascending ``lengths``: at most
+    ``batch_tokens`` padded tokens (rows x the longest length) per chunk when given,
+    else at most ``batch_size`` rows (None or 0: one chunk). Every chunk holds at least
+    one row, so a sequence longer than ``batch_tokens`` is a chunk of its own."""
+    n = len(lengths)
+    if batch_tokens:
+        chunks, start = [], 0
+        for i in range(n):  # lengths ascend: the last row of a chunk is its longest
+            if i > start and (i + 1 - start) * max(1, int(lengths[i])) > batch_tokens:
+                chunks.append((start, i))
+                start = i
+        return chunks + [(start, n)] if n else []
     if not batch_size or n <= batch_size:
+        return [(0, n)] if n else []
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def by_length(fn: Callable, batch_size: Optional[int], ids: torch.Tensor, attention: torch.Tensor,
+              *rows: torch.Tensor, batch_tokens: Optional[int] = None) -> Any:
+    """``fn(ids, attention, *rows)`` on chunks of sequences of similar length (see
+    :func:`length_chunks`: at most ``batch_tokens`` padded tokens each when given, else
+    at most ``batch_size`` sequences), padding trimmed per chunk; its outputs (a tensor or
+    a tuple of tensors, one row per sequence) are put back in the sequences' order."""
+    n = ids.shape[0]
+    if not batch_tokens and (not batch_size or n <= batch_size):
         return fn(ids, attention, *rows)
     lengths = attention.sum(1)
     order = torch.argsort(lengths, stable=True)
+    sorted_lengths = lengths[order].tolist()  # one device-to-host copy
+    chunks = length_chunks(sorted_lengths, batch_size, batch_tokens)
+    if len(chunks) == 1 and sorted_lengths[-1] == ids.shape[1]:
+        return fn(ids, attention, *rows)  # one chunk, no padding to trim: as it is
     parts = []
-    for idx in order.split(batch_size):
-        width = int(lengths[idx].max())
+    for a, b in chunks:
+        idx = order[a:b]
+        width = int(sorted_lengths[b - 1])
         parts.append(fn(ids[idx, :width], attention[idx, :width], *(r[idx, :width] for r in rows)))
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(n, device=order.device)
@@ -89,17 +114,43 @@ def by_length(fn: Callable, batch_size: Optional[int], ids: torch.Tensor, attent
 
 
 _BITS = {2: torch.int16, 4: torch.int32, 8: torch.int64}
+#: odd multipliers spreading the sampled column (row) over a tensor's columns (rows)
+_SPREAD = (2654435761, 40503)
+_SAMPLES: Dict[Tuple[int, int, torch.device], torch.Tensor] = {}
+
+
+def _sample_index(rows: int, cols: int, device: torch.device) -> torch.Tensor:
+    """Flat positions in a (rows, cols) tensor: one element of every row and one of every
+    column, spread by a multiplicative hash (built once per shape and device)."""
+    key = (rows, cols, device)
+    if key not in _SAMPLES:
+        r = torch.arange(rows, device=device)
+        c = torch.arange(cols, device=device)
+        per_row = r * cols + (r * _SPREAD[0]) % cols
+        per_col = ((c * _SPREAD[1]) % rows) * cols + c
+        _SAMPLES[key] = torch.cat((per_row, per_col))
+    return _SAMPLES[key]
 
 
 def weights_fingerprint(params: List[torch.Tensor]) -> Tuple[int, ...]:
-    """Per tensor, the sum of its values' bit patterns (as integers: exact, so any change
-    of any value shows, unless values only swap places within one tensor). Reads
-    every weight once (about 1/20 of a forward pass of 32 short texts on CPU; see
-    ``examples/benchmarks/speed/label_scaling.py``), with one device sync."""
+    """Per tensor, the sum of the bit patterns (as integers, so exact) of one value in
+    every row and one in every column (vectors and small tensors: every value). A write
+    through ``param.data`` moves no version counter; this sees any write that changes a
+    whole row or column (a token's embedding, a projector's output), a whole tensor, or a
+    vector, while reading about 1/150 of the weights (reading them all cost more than a
+    single doc's forward pass on CPU). A write of single values elsewhere can escape it:
+    call :meth:`GliZNetModel.clear_label_cache` after such surgery."""
+    sums = []
     with torch.no_grad():
-        sums = [p.detach().reshape(-1).view(_BITS[p.element_size()]).sum(dtype=torch.int64)
-                if p.element_size() in _BITS and p.numel() else p.detach().sum().to(torch.int64)
-                for p in params]
+        for p in params:
+            if not p.numel():
+                continue
+            flat = p.detach().reshape(-1)
+            if p.element_size() in _BITS:
+                flat = flat.view(_BITS[p.element_size()])
+            if p.dim() >= 2 and p.numel() > 4096:
+                flat = flat[_sample_index(p.shape[0], p.numel() // p.shape[0], p.device)]
+            sums.append(flat.sum(dtype=torch.int64))
         return tuple(torch.stack(sums).tolist()) if sums else ()
 
 
@@ -159,7 +210,7 @@ class GliZNetModel(nn.Module):
 
     # -- the network -----------------------------------------------------------
     def forward(self, batch: Union[Batch, IsolatedBatch],
-                batch_size: Optional[int] = None) -> ModelOutput:
+                batch_size: Optional[int] = None, batch_tokens: Optional[int] = None) -> ModelOutput:
         """Label scores merged per input, for training and prediction alike.
 
         batch: a :class:`Batch` of passes (``[CLS] text [LAB] l1 ... [SEP]``) or,
@@ -167,22 +218,28 @@ class GliZNetModel(nn.Module):
             text and each distinct label block as a sequence of its own; same
             scores for far less compute).
         batch_size: at most this many sequences per backbone call, sorted by
-            length (None: all at once). Results do not depend on it.
+            length (None: all at once), where no token budget applies.
+        batch_tokens: at most this many padded tokens per backbone call instead
+            (None: the device's default, see ``config.resolve_batch_tokens``: a budget
+            on CUDA, none on a CPU; 0: none). Results do not depend on either.
         """
+        tokens = resolve_batch_tokens(batch_tokens, self.device)
         if isinstance(batch, IsolatedBatch):
             if self.config.label_attention != "isolated":
                 raise GliZNetConfigError("An IsolatedBatch needs label_attention='isolated', "
                                  f"not {self.config.label_attention!r}")
-            return self._forward_isolated(batch, batch_size)
+            return self._forward_isolated(batch, batch_size, tokens)
         if not isinstance(batch, Batch):
             raise TypeError(f"forward takes a Batch or an IsolatedBatch, got {type(batch).__name__}")
-        return self._forward_packed(batch, batch_size)
+        return self._forward_packed(batch, batch_size, tokens)
 
-    def _forward_packed(self, b: Batch, batch_size: Optional[int]) -> ModelOutput:
+    def _forward_packed(self, b: Batch, batch_size: Optional[int],
+                        batch_tokens: Optional[int]) -> ModelOutput:
         n_pass_labels = max(int(b.pass_slots.shape[1]), 1)
         cos, label_unit = by_length(
             partial(self._pass_scores, n_labels=n_pass_labels, keep_labels=torch.is_grad_enabled()),
-            batch_size, b.input_ids, b.attention_mask, b.label_tokens, b.label_markers, b.text_mask)
+            batch_size, b.input_ids, b.attention_mask, b.label_tokens, b.label_markers, b.text_mask,
+            batch_tokens=batch_tokens)
         logits, bce_logits = self._scores(cos)
         valid = b.pass_slots >= 0
         rows = b.pass_example.unsqueeze(1).expand_as(b.pass_slots)[valid]
@@ -225,9 +282,11 @@ class GliZNetModel(nn.Module):
         pooled = label_tokens if self.config.label_pooling == "mean" else label_markers
         return self._pool_text(hidden, text_mask), self._pool_labels(hidden, pooled, n_labels)
 
-    def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int]) -> ModelOutput:
-        text_unit = by_length(self._text_vectors, batch_size, b.text_ids, b.text_attention)
-        label_unit = self._isolated_label_vectors(b, batch_size)
+    def _forward_isolated(self, b: IsolatedBatch, batch_size: Optional[int],
+                          batch_tokens: Optional[int]) -> ModelOutput:
+        text_unit = by_length(self._text_vectors, batch_size, b.text_ids, b.text_attention,
+                              batch_tokens=batch_tokens)
+        label_unit = self._isolated_label_vectors(b, batch_size, batch_tokens)
         mask = b.slot_label >= 0
         logits, bce_logits = self._scores(label_scores(text_unit, label_unit, b.slot_label))
         if torch.is_grad_enabled():  # what the loss reads (its label repulsion)
@@ -237,15 +296,19 @@ class GliZNetModel(nn.Module):
         return ModelOutput(logits.masked_fill(~mask, 0.0), bce_logits.masked_fill(~mask, 0.0),
                              per_slot, mask)
 
-    def _isolated_label_vectors(self, b: IsolatedBatch, batch_size: Optional[int]) -> torch.Tensor:
+    def _isolated_label_vectors(self, b: IsolatedBatch, batch_size: Optional[int],
+                                batch_tokens: Optional[int] = None) -> torch.Tensor:
         """Unit vectors (U, D) of the batch's distinct label blocks. Without
         gradients and in evaluation mode (prediction) they come from
         ``label_cache`` where it has them; otherwise (training: gradients must
         reach the label encoder, and dropout draws anew) they are computed."""
         def compute(which: Optional[List[int]] = None) -> torch.Tensor:
             ids, attention, pool = b.label_tensors(which)
-            # label blocks are short: as many per backbone call as fit the tokens of
-            # `batch_size` full-length sequences (small calls cost 4x more per label)
+            # label blocks are short: as many per backbone call as fit the token budget, or
+            # the tokens of `batch_size` full-length sequences (small calls cost 4x more per label)
+            if batch_tokens:
+                return by_length(self._label_block_vectors, None, ids, attention, pool,
+                                 batch_tokens=batch_tokens)
             chunk = batch_size and batch_size * max(1, self.max_length // max(1, ids.shape[1]))
             return by_length(self._label_block_vectors, chunk, ids, attention, pool)
 
@@ -338,8 +401,9 @@ def label_scores(text_unit: torch.Tensor, label_unit: torch.Tensor,
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of (B, S, D) token vectors over the positions where the (B, S) mask is 1."""
-    m = mask.unsqueeze(-1).to(values.dtype)
-    return (values * m).sum(1) / m.sum(1).clamp(min=1.0)
+    m = mask.to(values.dtype)
+    # one (B, 1, S) x (B, S, D) product: no (B, S, D) temporary
+    return torch.bmm(m.unsqueeze(1), values).squeeze(1) / m.sum(1, keepdim=True).clamp(min=1.0)
 
 
 def _scatter_mean(values: torch.Tensor, index: torch.Tensor, n_labels: int) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .collation import Batch, IsolatedBatch, collate_inputs
-from .config import GliZNetConfig, check_batch_size, resolve_max_length
+from .config import GliZNetConfig, check_batch_size, check_batch_tokens, resolve_max_length
 from .encoding import EncodedInput, GliZNetEncoder, warn_unread
 from ..errors import GliZNetInputError, TruncationWarning
 from ..labels import validate_labels
@@ -79,18 +79,23 @@ class GliZNetPredictor(GliZNetModel):
                               self.config.label_pooling, self.device)
 
     def predict_encoded(self, encoded: Sequence[EncodedInput], batch_size: int = 32,
-                        mixed_precision: bool = False) -> List[np.ndarray]:
+                        mixed_precision: bool = False,
+                        batch_tokens: Optional[int] = None) -> List[np.ndarray]:
         """Logits (one float32 array per input, one value per label) for encoded
         inputs: :meth:`forward` in evaluation mode, without gradients.
 
-        batch_size: sequences per backbone call (sorted by length first).
+        batch_size: sequences per backbone call (sorted by length first) where no
+            token budget applies.
         mixed_precision: float16 autocast on CUDA (ignored on CPU).
+        batch_tokens: padded tokens per backbone call (None: the device's default,
+            see ``config.resolve_batch_tokens``; 0: none).
         """
         check_batch_size(batch_size)
+        check_batch_tokens(batch_tokens)
         batch = self.collate(encoded)
         use_amp = bool(mixed_precision) and self.device.type == "cuda"
         with self.inference(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-            output = self(batch, batch_size=batch_size)
+            output = self(batch, batch_size=batch_size, batch_tokens=batch_tokens)
         return logits_per_input(output, encoded)
 
     @contextmanager
@@ -105,14 +110,15 @@ class GliZNetPredictor(GliZNetModel):
             self.train(was_training)
 
     def _predict(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]], tokenizer,
-                 activation: str, batch_size: int) -> List[ClassificationResult]:
+                 activation: str, batch_size: int,
+                 batch_tokens: Optional[int] = None) -> List[ClassificationResult]:
         if activation not in ACTIVATIONS:
             raise GliZNetInputError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         labels_list = [validate_labels(labels) for labels in labels_list]
         encoder = self.get_encoder(tokenizer)
         encoded = encoder.encode(list(texts), labels_list)
         warn_unread(encoder.tokenizer, list(texts), "GliZNet", stacklevel=4)
-        logits = self.predict_encoded(encoded, batch_size=batch_size)
+        logits = self.predict_encoded(encoded, batch_size=batch_size, batch_tokens=batch_tokens)
         results = []
         for labels, enc, lg in zip(labels_list, encoded, logits):
             scores = activate(lg, activation)
@@ -137,9 +143,11 @@ class GliZNetPredictor(GliZNetModel):
 
     def predict_batch(self, texts: Sequence[str], labels_list: Sequence[Sequence[str]],
                       tokenizer=None, activation: str = "sigmoid",
-                      batch_size: int = 32) -> List[ClassificationResult]:
+                      batch_size: int = 32,
+                      batch_tokens: Optional[int] = None) -> List[ClassificationResult]:
         """Score many texts; ``labels_list`` holds one label list per text, or a
-        single list of strings shared by all texts."""
+        single list of strings shared by all texts. ``batch_size`` and
+        ``batch_tokens``: as in :meth:`predict_encoded`."""
         if isinstance(texts, (str, bytes)):
             raise GliZNetInputError(
                 "predict_batch takes a list of texts, not a single string; "
@@ -147,7 +155,7 @@ class GliZNetPredictor(GliZNetModel):
             )
         if labels_list and all(isinstance(x, str) for x in labels_list):
             labels_list = [list(labels_list)] * len(texts)
-        return self._predict(texts, labels_list, tokenizer, activation, batch_size)
+        return self._predict(texts, labels_list, tokenizer, activation, batch_size, batch_tokens)
 
     def quantized(self) -> "GliZNetPredictor":
         """A copy of this model with int8 dynamic quantization of its Linear layers,

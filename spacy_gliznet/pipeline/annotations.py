@@ -12,10 +12,11 @@
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
 from spacy.tokens import Doc, Span
 
 from ..longtext.aggregation import DocScores
-from .decisions import predicted_labels, top_k_cats
+from .decisions import predicted_labels, predicted_labels_of_rows, top_k_cats
 from .runtime_settings import CallSettings
 from ..labels import LabelPairs
 from ..settings import DecisionSettings, stats_for_labels
@@ -37,18 +38,30 @@ def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
     multi = settings.multi_label
     top_k, key = settings.cats_top_k, settings.long_text.decided_spans_key
     truncated = 0
+    decisions_of: List[DecisionSettings] = []  # per doc
     per_labels: Dict[int, DecisionSettings] = {}  # per label set: the statistics that apply
-    for i, (doc, out) in enumerate(zip(docs, per_doc)):
+    for i in range(len(per_doc)):
         decision = settings.decision
         if decision.decision_rule == "zscore" and pairs is not None:
             if id(pairs[i]) not in per_labels:
                 per_labels[id(pairs[i])] = replace(decision, label_stats=stats_for_labels(
                     decision.label_stats, settings.stats_texts, pairs[i]))
             decision = per_labels[id(pairs[i])]
+        decisions_of.append(decision)
+    # every doc's decision at once: the docs of one label list and one decision setting as
+    # one (docs, labels) matrix; first: NaN scores raise before anything is written
+    rows = [_score_row(out) for out in per_doc]
+    decided: List[Optional[List[str]]] = [None] * len(per_doc)
+    for decision in {id(d): d for d in decisions_of}.values():
+        part = predicted_labels_of_rows(
+            [row if decisions_of[i] is decision else None for i, row in enumerate(rows)],
+            multi_label=multi, settings=decision)
+        for i, labels in enumerate(part):
+            if labels is not None:
+                decided[i] = labels
+    for doc, out, predicted, decision in zip(docs, per_doc, decided, decisions_of):
         if out.cats is not None:
-            predicted = predicted_labels(  # first: NaN scores raise, unwritten
-                list(out.cats), list(out.cats.values()), multi_label=multi, settings=decision)
-            doc.cats.update(top_k_cats(out.cats, top_k))
+            doc.cats.update(out.cats if top_k is None else top_k_cats(out.cats, top_k))
             doc._.gliznet_predicted_labels = predicted
         for span, cats in out.spans:
             span._.gliznet_cats = cats
@@ -57,6 +70,15 @@ def write_annotations(docs: Iterable[Doc], per_doc: Sequence[DocScores],
         doc._.gliznet_truncated = out.truncated
         truncated += out.truncated
     return truncated
+
+
+def _score_row(out: DocScores) -> Optional[Tuple[List[str], np.ndarray]]:
+    """A doc's (label keys, scores) for the batch decisions; None: no cats to decide."""
+    if out.cats is None:
+        return None
+    if out.keys is not None and out.values is not None:
+        return out.keys, out.values  # the keys list is shared by the docs of one label list
+    return list(out.cats), np.fromiter(out.cats.values(), dtype=np.float64, count=len(out.cats))
 
 
 def write_span_labels(doc: Doc, spans: Sequence[Tuple[Span, Dict[str, float]]],

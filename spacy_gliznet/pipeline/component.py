@@ -190,7 +190,7 @@ class GliZNetTextCategorizer(TrainablePipe):
         plan = plan_scoring(docs, pairs, settings.long_text, encoder, self.name)
         if not plan.inputs:
             return Prediction(settings, plan, LayerOutput([], logits=[]))
-        return Prediction(settings, plan, self.model.predict(plan.inputs))
+        return Prediction(settings, plan, self.model.predict(plan.layer_inputs()))
 
     def set_annotations(self, docs: Iterable[Doc], scores: Prediction) -> None:
         """Write ``scores`` (what :meth:`predict` returned for ``docs``) on the docs under

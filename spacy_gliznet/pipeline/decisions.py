@@ -39,7 +39,7 @@ parts), :func:`decision_mask` (a boolean mask under a component's ``DecisionSett
 (one doc's decisions as ``{label: 1.0 or 0.0}``).
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -151,6 +151,41 @@ def predicted_labels(labels: Sequence[str], scores: Sequence[float], *, multi_la
     mask = decision_mask(s, labels, multi_label=multi_label, settings=settings)
     order = sorted(np.nonzero(mask)[0], key=lambda i: (-s[i], i))
     return [labels[i] for i in order]
+
+
+def predicted_labels_of_rows(rows: Sequence[Optional[Tuple[Sequence[str], np.ndarray]]], *,
+                          multi_label: bool = True, settings: Optional[DecisionSettings] = None
+                          ) -> List[Optional[List[str]]]:
+    """The labels each of many docs gets, highest score first (as :func:`predicted_labels`).
+
+    rows: per doc, ``(labels, scores)`` (None: no decision, None back). Docs whose
+        ``labels`` are one list object are decided together, as one (docs, labels)
+        matrix: the cut-offs and the rule are worked out once per label list, not per
+        doc. A NaN score anywhere raises before any decision is returned.
+    """
+    groups: Dict[int, List[int]] = {}
+    for i, row in enumerate(rows):
+        if row is not None:
+            groups.setdefault(id(row[0]), []).append(i)
+    out: List[Optional[List[str]]] = [None] * len(rows)
+    decided = []
+    for members in groups.values():
+        labels = list(rows[members[0]][0])
+        if not labels:
+            decided.append((members, labels, None, None))
+            continue
+        s = np.stack([np.asarray(rows[i][1], dtype=np.float64) for i in members])
+        decided.append((members, labels, s, decision_mask(s, labels, multi_label=multi_label,
+                                                           settings=settings)))
+    for members, labels, s, mask in decided:
+        for r, i in enumerate(members):
+            if mask is None:
+                out[i] = []
+                continue
+            idx = np.nonzero(mask[r])[0]
+            order = idx[np.lexsort((idx, -s[r, idx]))]  # best first; ties: label order
+            out[i] = [labels[j] for j in order.tolist()]
+    return out
 
 
 def predicted_cats(cats: Mapping[str, float], labels: Optional[Sequence[str]] = None, *,

@@ -14,7 +14,7 @@ tokenizer files), with no network and no access to ``name``.
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, get_torch_default_de
 from torch import nn
 
 from ..model.checkpoints import default_model_path, load_model, model_from_bytes, model_to_bytes
-from ..model.config import HEAD_SETTINGS, check_batch_size, check_dropout
+from ..model.config import HEAD_SETTINGS, check_batch_size, check_batch_tokens, check_dropout
 from ..model.encoding import EncodedInput
 from ..errors import GliZNetInputError
 from ..model.encoding import warn_unread
@@ -30,7 +30,8 @@ from ..settings import validate_bool
 from ..model.outputs import ModelOutput
 from ..model.predictor import GliZNetPredictor, logits_per_input
 
-GliZNetInput = Tuple[str, Sequence[str]]
+#: (text, labels), or (text, labels, the text's token ids or None)
+GliZNetInput = Union[Tuple[str, Sequence[str]], Tuple[str, Sequence[str], Optional[Sequence[int]]]]
 
 
 @dataclass
@@ -71,6 +72,7 @@ def build_gliznet_model(
     batch_size: int = 32,
     mixed_precision: bool = False,
     quantize: bool = False,
+    batch_tokens: Optional[int] = None,
 ) -> Model[List[GliZNetInput], LayerOutput]:
     """Registered as ``spacy_gliznet.GliZNet.v1``.
 
@@ -83,7 +85,13 @@ def build_gliznet_model(
         from a bare backbone (None: GliZNetConfig's defaults). A checkpoint
         keeps its own, and a value that differs from it is an error. In
         ``spacy train`` the dropout rate is ``[training] dropout``.
-    batch_size: sequences per backbone call (sorted by length first).
+    batch_size: sequences per backbone call (sorted by length first) where no
+        token budget applies (on a CPU, by default).
+    batch_tokens: padded tokens per backbone call (sequences sorted by length, then
+        cut into calls of at most this many rows x longest length). None: the
+        device's default, 32,768 on a GPU (``model.config.DEFAULT_GPU_BATCH_TOKENS``)
+        and none on a CPU, where ``batch_size`` applies; 0: none on every device.
+        Scores do not depend on it.
     mixed_precision: float16 autocast on CUDA (prediction and training).
     quantize: on CPU, predict with a copy of the model whose Linear layers are
         dynamically quantized to int8 (faster, slightly different scores);
@@ -91,6 +99,7 @@ def build_gliznet_model(
     """
     head = {k: v for k, v in locals().items() if k in HEAD_SETTINGS}  # first: the arguments only
     check_batch_size(batch_size)
+    check_batch_tokens(batch_tokens)
     mixed_precision = validate_bool(mixed_precision, "mixed_precision")
     quantize = validate_bool(quantize, "quantize")
     wrapper = PyTorchWrapper_v3(
@@ -111,6 +120,7 @@ def build_gliznet_model(
             "max_length": max_length,
             "head": head,
             "batch_size": batch_size,
+            "batch_tokens": batch_tokens,
             "mixed_precision": mixed_precision,
             "quantize": quantize,
             # set by the component from spaCy's `drop` (set_dropout_rate); None: the model's own
@@ -156,13 +166,15 @@ def init(model: Model, X: Optional[List[GliZNetInput]] = None, Y: Any = None) ->
 
 
 def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
-    """The layer reads ``(text, labels)`` pairs. A Doc (what ``spacy debug model`` passes)
-    is read as its text with ``doc._.gliznet_labels``, else its ``cats`` labels, else the
-    labels the component had at ``initialize`` (``model.attrs["labels"]``)."""
+    """The layer reads ``(text, labels)`` pairs, or ``(text, labels, token_ids)``
+    triples whose text the caller tokenized already (``planning.ScoringPlan.layer_inputs``;
+    ids None: not known). A Doc (what ``spacy debug model`` passes) is read as its text
+    with ``doc._.gliznet_labels``, else its ``cats`` labels, else the labels the
+    component had at ``initialize`` (``model.attrs["labels"]``)."""
     out = []
     for x in X:
-        if not (hasattr(x, "text") and hasattr(x, "cats")):  # a (text, labels) pair
-            if isinstance(x, str) or not hasattr(x, "__len__") or len(x) != 2:
+        if not (hasattr(x, "text") and hasattr(x, "cats")):  # a (text, labels[, ids]) tuple
+            if isinstance(x, str) or not hasattr(x, "__len__") or len(x) not in (2, 3):
                 raise GliZNetInputError(
                     f"The GliZNet layer reads (text, labels) pairs or Docs, got "
                     f"{type(x).__name__}; the component builds the pairs for you")
@@ -181,23 +193,26 @@ def as_inputs(model: Model, X: Sequence[Any]) -> List[GliZNetInput]:
 def forward(model: Model, X: List[GliZNetInput], is_train: bool) -> Tuple[LayerOutput, Callable]:
     module = ensure_loaded(model)
     X = as_inputs(model, X)
+    known = [x[2] if len(x) == 3 else None for x in X]
     encoded = module.get_encoder().encode(
-        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X])
+        [x[0] for x in X], [x[1] if isinstance(x[1], list) else list(x[1]) for x in X],
+        text_ids=known if any(ids is not None for ids in known) else None)
     batch = module.collate(encoded)
     batch_size = model.attrs["batch_size"]
+    batch_tokens = model.attrs.get("batch_tokens")  # absent in layers pickled before it existed
     if not is_train:
         if model.attrs.get("quantize") and module.device.type == "cpu":
             int8 = module.quantized()
             with int8.inference():
-                output = int8(batch, batch_size=batch_size)
+                output = int8(batch, batch_size=batch_size, batch_tokens=batch_tokens)
         else:
-            output = model.layers[0].predict((batch, batch_size))
+            output = model.layers[0].predict((batch, batch_size, batch_tokens))
         return LayerOutput(encoded, logits=logits_per_input(output, encoded)), lambda d: []
     module.drop_quantized()  # weights are about to change
     module.clear_label_cache()
     warn_unread(module.get_encoder().tokenizer, [x[0] for x in X], "training", stacklevel=5)
     with dropout_rate(module, model.attrs.get("dropout_rate")):
-        output, backprop_layer = model.layers[0]((batch, batch_size), is_train)
+        output, backprop_layer = model.layers[0]((batch, batch_size, batch_tokens), is_train)
 
     def backprop(d_output: ModelOutput) -> List[Any]:
         backprop_layer(d_output)
@@ -238,8 +253,9 @@ def dropout_rate(module: nn.Module, rate: Optional[float]) -> Iterator[None]:
 
 
 def _convert_inputs(model: Model, X, is_train: bool):
-    batch, batch_size = X  # the batch, and the sequences per backbone call
-    return ArgsKwargs(args=(batch,), kwargs={"batch_size": batch_size}), lambda d: X
+    batch, batch_size, batch_tokens = X  # the batch, and the sequences or tokens per backbone call
+    return (ArgsKwargs(args=(batch,), kwargs={"batch_size": batch_size, "batch_tokens": batch_tokens}),
+            lambda d: X)
 
 
 def _convert_outputs(model: Model, inputs_outputs, is_train: bool):

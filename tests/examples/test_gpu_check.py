@@ -1,4 +1,5 @@
-"""examples/benchmarks/gpu/gpu_check.py runs on CPU (small settings, tiny model, tiny data)."""
+"""examples/benchmarks/gpu/gpu_check.py: its CPU dry run (tiny model, tiny data) and its refusal
+to run without a GPU unless asked to."""
 
 import json
 import random
@@ -36,18 +37,50 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
-@pytest.mark.slow
-def test_gpu_check_on_cpu(data_dir, tiny_gliznet_dir, tmp_path):
+def test_gpu_check_stops_without_a_gpu_unless_allowed(monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as stop:
+        load_script(SCRIPT).main([])
+    assert stop.value.code == 2 and "--allow-cpu" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(300)
+def test_gpu_check_dry_run_on_cpu_prints_the_table(data_dir, tiny_gliznet_dir, tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     out = tmp_path / "gpu_check.json"
+    texts = tmp_path / "texts.json"
+    texts.write_text(json.dumps({"texts": [t for t, _ in rows(list(TOPICS), 20, 3)],
+                                 "labels": list(TOPICS)}))
     result = load_script(SCRIPT).main([
-        "--device", "cpu", "--data", str(data_dir), "--model", str(tiny_gliznet_dir),
-        "--cpu-docs", "24", "--labels", "4", "--batch-size", "8", "--train-steps", "30",
-        "--eval-frequency", "10", "--learn-rate", "3e-3", "--train-rows-per-dataset", "40",
-        "--output", str(out),
-    ])
+        "--allow-cpu", "--texts", str(texts), "--model", str(tiny_gliznet_dir), "--docs", "20",
+        "--cpu-docs", "8", "--big-docs", "6", "--big-labels", "40", "--batch-size", "8",
+        "--repeat", "1", "--output", str(out)])
     assert json.loads(out.read_text()) == result
-    assert result["device"] == "cpu" and "gpu_fp16" not in result
-    assert result["cpu_fp32"]["docs"] == 24 and result["cpu_fp32"]["docs_per_s"] > 0
+    assert result["device"] == "cpu" and result["docs"] == 20
+    rates = result["docs_per_s"]
+    for path in ("tokenizer", "tokenizer + backbone fp32", "predict_batch fp32", "nlp.pipe fp32",
+                 "nlp.pipe fp32 on the CPU"):
+        assert rates[path] > 0, path
+    assert any(name.endswith(" labels") for name in rates)
+    assert result["agreement"]["fp32_vs_cpu_max_abs_diff"] < 1e-5  # the same device here
+    printed = capsys.readouterr().out
+    assert "| nlp.pipe fp32 |" in printed and "x tokenizer" in printed
+
+
+@pytest.mark.slow
+def test_gpu_check_trains_on_cpu(data_dir, tiny_gliznet_dir, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = load_script(SCRIPT).main([
+        "--allow-cpu", "--data", str(data_dir), "--model", str(tiny_gliznet_dir), "--docs", "16",
+        "--cpu-docs", "8", "--big-docs", "4", "--big-labels", "20", "--labels", "4",
+        "--batch-size", "8", "--repeat", "1", "--train-steps", "30", "--eval-frequency", "10",
+        "--learn-rate", "3e-3", "--train-rows-per-dataset", "40"])
     train = result["train"]
     assert train["gpu"] is False and [s for s, _ in train["loss_per_step"]] == [0, 10, 20, 30]
     assert train["loss_went_down"], train["loss_per_step"]

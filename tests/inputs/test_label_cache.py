@@ -206,7 +206,7 @@ def test_other_weights_and_max_length_invalidate(isolated_dir):
                                atol=1e-5)
 
 
-@pytest.mark.parametrize("write", ["copy", "row", "projector"])
+@pytest.mark.parametrize("write", ["copy", "row", "column", "projector"])
 def test_writes_through_param_data_invalidate(isolated_dir, write):
     """#33 item 4: a write through ``param.data`` moves no version counter; the cache
     kept serving the old vectors (scores off by up to 0.88)."""
@@ -219,6 +219,9 @@ def test_writes_through_param_data_invalidate(isolated_dir, write):
         weight.data.copy_(torch.randn_like(weight))
     elif write == "row":  # one row: only labels holding that token change
         weight.data[tokens[0]] = torch.randn(weight.shape[1])
+    elif write == "column":  # one column of the projector: every label's vector moves
+        weight = next(p for p in module.label_projector.parameters() if p.dim() == 2)
+        weight.data[:, 3] = torch.randn(weight.shape[0])
     else:
         weight = next(p for p in module.label_projector.parameters() if p.dim() == 2)
         weight.data.normal_()
