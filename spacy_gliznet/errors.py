@@ -9,6 +9,11 @@ class GliZNetInputError(ValueError):
     """Raised for texts, labels or settings that cannot be used as given."""
 
 
+class GliZNetDataError(GliZNetInputError):
+    """Raised for a data file (a corpus, a dataset manifest, a labels file) that cannot be
+    read as given; the message names the file, and the line or row where there is one."""
+
+
 class GliZNetConfigError(GliZNetInputError):
     """Raised for a setting of the model or of a registered function that cannot be
     used (a value in a config block, a model's ``config.json`` or a constructor)."""

@@ -3,41 +3,17 @@ self-train a pipeline's ``gliznet_textcat`` on unlabeled in-domain texts (see
 ``spacy_gliznet.pipeline.adapt``), with labeled seed examples or on them alone, and
 save the adapted pipeline."""
 
+import argparse
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 from ..atomic import atomic_folder, check_output
-from ..pipeline.adapt import AdaptReport, AdaptSettings
 from ..errors import GliZNetInputError
 from ..labels import LabelsArg
-from ..corpus.readers import parse_labels_option, read_examples_file, read_unlabeled
-
-DEFAULT_PIPELINE = "default"
-
-
-def read_labels_option(value: Optional[str]) -> Optional[LabelsArg]:
-    """``--labels``: comma-separated labels, a JSON list or ``{label: description}``
-    object, or a file (``.txt``: one label per line; ``.json``: a list or
-    ``{label: description}``); see ``readers.parse_labels_option``."""
-    return parse_labels_option(value)
-
-
-def load_pipeline(pipeline: Union[str, Path], component: str):
-    """A saved pipeline, or (``"default"``) a blank English one with the bundled model."""
-    import spacy
-
-    if str(pipeline) == DEFAULT_PIPELINE:
-        nlp = spacy.blank("en")
-        nlp.add_pipe("gliznet_textcat", name=component)
-        return nlp
-    if not Path(pipeline).is_dir():
-        raise GliZNetInputError(f"No pipeline directory {str(pipeline)!r} (or give "
-                                f"{DEFAULT_PIPELINE!r} for the bundled model)")
-    nlp = spacy.load(pipeline)
-    if component not in nlp.pipe_names:
-        raise GliZNetInputError(f"{str(pipeline)!r} has no component {component!r} "
-                                f"(it has {nlp.pipe_names}); pass --component")
-    return nlp
+from ..corpus.readers import read_examples_file, read_unlabeled
+from ..pipeline.adapt import AdaptReport, AdaptSettings
+from ._common import (DEFAULT_PIPELINE, add_gpu_id_option, add_overwrite_option, load_pipeline,
+                      read_labels_option, use_gpu)
 
 
 def adapt_pipeline(pipeline: Union[str, Path], unlabeled: Optional[Union[str, Path]],
@@ -99,10 +75,10 @@ def report_dict(report: AdaptReport, source: Optional[Union[str, Path]]) -> Dict
             "seconds": round(report.seconds, 1)}
 
 
-def add_parser(sub: Any) -> None:
-    """The ``adapt`` sub-command of ``python -m spacy_gliznet``."""
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``adapt`` (its options and its runner) with ``python -m spacy_gliznet``."""
     defaults = AdaptSettings()
-    cmd = sub.add_parser(
+    cmd = subparsers.add_parser(
         "adapt", help="self-train a pipeline on unlabeled in-domain texts (no labels needed)",
         description="Score the unlabeled texts with the pipeline, keep per label its most "
         "confident texts as pseudo-labels, fine-tune on them through the component's own "
@@ -131,12 +107,14 @@ def add_parser(sub: Any) -> None:
         cmd.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value,
                          help=f"AdaptSettings.{name} (default: {shown})")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
-    cmd.add_argument("--overwrite", action="store_true",
-                     help="replace OUTPUT if it is a non-empty folder (atomically)")
+    add_overwrite_option(cmd)
+    add_gpu_id_option(cmd)
+    cmd.set_defaults(run=run)
 
 
-def run(args: Any) -> AdaptReport:
+def run(args: argparse.Namespace) -> AdaptReport:
     """Run ``adapt`` from parsed arguments and print the summary."""
+    use_gpu(args.gpu_id)
     settings = {name: getattr(args, name) for name in AdaptSettings.__dataclass_fields__}
     report = adapt_pipeline(args.pipeline, args.unlabeled, args.output,
                             labels=read_labels_option(args.labels), multi_label=args.multi_label,

@@ -11,6 +11,7 @@ the benchmark). Macro-F1 is ``metrics.macro_f1``: spaCy's, the mean of per-label
 F1 over all the dataset's labels.
 """
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -20,20 +21,14 @@ import numpy as np
 
 from ..atomic import atomic_folder, check_output
 from ..errors import GliZNetInputError
-from ..pipeline import decisions
-from ..pipeline.metrics import macro_f1
-from ..model.files import resolve_model_dir
-from ..settings import DecisionSettings
 from ..corpus.readers import load_datasets
+from ..model.files import resolve_model_dir
+from ..pipeline import decisions
+from ..pipeline.metrics import indices_at_cut, macro_f1
+from ..settings import DecisionSettings
+from ._common import add_gpu_id_option, add_overwrite_option, comma_list, torch_device, use_gpu
 
 DEFAULT_BASELINE = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def decide(scores: np.ndarray, multi_label: bool, threshold: float) -> List[List[int]]:
-    """Predicted label indices per row from an (N, K) score matrix: the top label, or
-    (multi-label) those whose score reaches ``threshold``."""
-    mask = decisions.rule_mask(scores, multi_label=multi_label, decision_rule="threshold", cut=threshold)
-    return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
 def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: bool,
@@ -45,15 +40,20 @@ def decide_as_component(scores: np.ndarray, labels: Sequence[str], multi_label: 
 
 
 class EmbeddingBaseline:
-    """Mean-pooled, normalised sentence embeddings of a plain encoder."""
+    """Mean-pooled, normalised sentence embeddings of a plain encoder.
 
-    def __init__(self, name: str, max_length: int = 256, batch_size: int = 64) -> None:
+    name: the encoder (directory or Hub id); device: the torch device it runs on."""
+
+    def __init__(self, name: str, max_length: int = 256, batch_size: int = 64,
+                 device: Optional[object] = None) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         directory = resolve_model_dir(name)
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory))
         self.model = AutoModel.from_pretrained(str(directory)).eval()
+        if device is not None:
+            self.model.to(device)
         self.max_length = max_length
         self.batch_size = batch_size
         self.torch = torch
@@ -67,11 +67,12 @@ class EmbeddingBaseline:
                 idx = order[start : start + self.batch_size]
                 enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                      max_length=self.max_length, return_tensors="pt")
+                enc = enc.to(self.model.device)
                 hidden = self.model(**enc).last_hidden_state
                 m = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
                 vec = torch.nn.functional.normalize(vec, dim=-1)
-                out[idx] = vec.numpy()
+                out[idx] = vec.cpu().numpy()
                 if progress is not None:
                     progress.update(len(idx))
         return out
@@ -103,15 +104,16 @@ def run_benchmark(
     quantize: bool = False,
     decision: Optional[Dict] = None,
     overwrite: bool = False,
+    gpu_id: int = -1,
 ) -> Dict:
     """Score ``model`` (None: the bundled default) and the baseline on every
     dataset of ``data``; write results.json, results.md and results.png to
     ``output`` when given. ``quantize``: predict with int8 dynamic quantization
     of the model's Linear layers (CPU). ``decision``: component settings for the
     multi-label decisions (``decision_rule``, ``rule_param``, ``threshold``,
-    ``thresholds``), default the component's. Returns the results dict. ``output`` is
-    checked before any work and written atomically (a non-empty folder is replaced
-    only with ``overwrite``)."""
+    ``thresholds``), default the component's. ``gpu_id``: the GPU both models run on
+    (-1: the CPU). Returns the results dict. ``output`` is checked before any work and
+    written atomically (a non-empty folder is replaced only with ``overwrite``)."""
     import spacy
     from tqdm import tqdm
 
@@ -119,6 +121,7 @@ def run_benchmark(
         raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: all rows), got {limit!r}")
     if output:
         check_output(output, inputs=[model, data], overwrite=overwrite)
+    use_gpu(gpu_id)
 
     sets = load_datasets(data, datasets)
     if limit:
@@ -130,7 +133,7 @@ def run_benchmark(
                                                    **(decision or {})})
     settings = pipe.decision_settings()
     threshold = settings.threshold
-    base = EmbeddingBaseline(baseline) if baseline else None
+    base = EmbeddingBaseline(baseline, device=torch_device(gpu_id)) if baseline else None
     results = {"model": model or "default (bundled)", "quantize": quantize, "baseline": baseline,
                "data": str(data), "threshold": threshold,
                "decision": {**settings.config(), "rule_param": settings.param},
@@ -154,7 +157,7 @@ def run_benchmark(
             lv = base.embed(d.labels)
             base_time += time.perf_counter() - t0
             cos = tv @ lv.T
-            entry["baseline"] = macro_f1(gold, decide(cos, d.multi_label, baseline_threshold),
+            entry["baseline"] = macro_f1(gold, indices_at_cut(cos, d.multi_label, baseline_threshold),
                                          len(d.labels))
         results["datasets"][d.name] = entry
     bar.close()
@@ -233,3 +236,38 @@ def bar_chart(results: Dict, path: Union[str, Path]) -> None:
     fig.tight_layout()
     fig.savefig(str(path), dpi=120)
     plt.close(fig)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``benchmark`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("benchmark", help="zero-shot macro-F1 per dataset, with the "
+                              "embedding baseline")
+    p.add_argument("model", nargs="?", default=None,
+                   help="GliZNet checkpoint (directory or Hub id); default: the bundled model")
+    p.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    p.add_argument("--output", default=None, help="folder for results.json/.md/.png")
+    p.add_argument("--baseline", default=DEFAULT_BASELINE,
+                   help="backbone of the cosine-embedding baseline ('none' to skip)")
+    p.add_argument("--baseline-threshold", type=float, default=0.3,
+                   help="cosine cut-off of the baseline on multi-label sets")
+    p.add_argument("--datasets", default=None, help="comma-separated subset")
+    p.add_argument("--limit", type=int, default=0, help="rows per dataset (0: all)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quantize", action="store_true",
+                   help="int8 dynamic quantization of the model's Linear layers (CPU)")
+    add_overwrite_option(p)
+    add_gpu_id_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``benchmark`` from parsed arguments and print the table."""
+    res = run_benchmark(
+        args.model, args.data,
+        baseline=None if args.baseline.lower() == "none" else args.baseline,
+        baseline_threshold=args.baseline_threshold,
+        datasets=comma_list(args.datasets, "--datasets"), limit=args.limit,
+        batch_size=args.batch_size, output=args.output, progress=not args.no_progress,
+        quantize=args.quantize, overwrite=args.overwrite, gpu_id=args.gpu_id)
+    print(res["markdown"])

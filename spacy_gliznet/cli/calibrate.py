@@ -17,6 +17,8 @@ Both are chosen on a grid, from a sample of at most ``limit`` rows per dataset
 scored once by the model's own prediction path.
 """
 
+import argparse
+import json
 import random
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
@@ -25,12 +27,13 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_folder, check_output
+from ..corpus.readers import Dataset, load_datasets
+from ..errors import GliZNetInputError
 from ..model.checkpoints import GliZNetForSequenceClassification
 from ..model.network import GliZNetModel, score_logits
-from ..corpus.readers import Dataset, load_datasets
-from .export import storage_dtype
-from ..pipeline.metrics import macro_f1
-from .benchmark import decide
+from ..pipeline.metrics import indices_at_cut, macro_f1
+from ._common import (add_dtype_option, add_gpu_id_option, add_overwrite_option, comma_list,
+                      storage_dtype, torch_device)
 
 OFFSET_GRID = np.round(np.arange(-0.30, 0.901, 0.01), 2)
 LOG_SCALE_GRID = np.round(np.arange(0.0, 6.001, 0.05), 2)
@@ -56,7 +59,7 @@ def dataset_loss(cos: np.ndarray, targets: np.ndarray, multi_label: bool, offset
 
 def multi_label_f1(sims: Sequence[Dict], offset: float) -> Dict[str, float]:
     """Macro-F1 of each multi-label entry when labels with cos >= ``offset`` are predicted."""
-    return {s["name"]: macro_f1(s["gold"], decide(s["cos"], True, offset), s["cos"].shape[1])
+    return {s["name"]: macro_f1(s["gold"], indices_at_cut(s["cos"], True, offset), s["cos"].shape[1])
             for s in sims if s["multi_label"]}
 
 
@@ -129,6 +132,7 @@ def calibrate(
     dtype: str = "float16",
     progress: bool = True,
     overwrite: bool = False,
+    gpu_id: int = -1,
 ) -> Dict:
     """Calibrate ``model_name`` on the datasets of ``data`` and save the result to ``output``.
 
@@ -137,23 +141,27 @@ def calibrate(
     datasets, exclude: which of its datasets to use (default: all).
     limit: rows sampled per dataset (0: all).
     dtype: storage dtype of the saved weights, "float16" or "float32".
+    gpu_id: the GPU the model scores on (-1: the CPU).
     Returns a report: the chosen values and the macro-F1 per multi-label dataset
     before and after. ``output`` is checked before any work and written atomically
     (``atomic.py``; an existing non-empty folder only with ``overwrite``).
     """
     check_output(output, inputs=[model_name, data], overwrite=overwrite)
     if limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+        raise GliZNetInputError(f"limit must be >= 0, got {limit}")
+    device = torch_device(gpu_id)
     sets = load_datasets(data, datasets, exclude=exclude)
     if not sets:
-        raise ValueError(f"No datasets to calibrate on in {str(data)!r}")
+        raise GliZNetInputError(f"No datasets to calibrate on in {str(data)!r}")
     rng = random.Random(seed)
     for d in sets:
         rng.shuffle(d.rows)
         if limit:
             d.rows = d.rows[:limit]
     model, tokenizer = GliZNetForSequenceClassification.from_pretrained_with_tokenizer(model_name)
+    model.to(device)
     sims = similarities(model, sets, batch_size=batch_size, progress=progress)
+    model.to("cpu")
     old_offset = float(model.score_offset.detach().float())
     new_offset = choose_offset(sims)
     offset = old_offset if new_offset is None else new_offset
@@ -174,3 +182,34 @@ def calibrate(
     with atomic_folder(output, overwrite) as tmp:
         model.save_pretrained(tmp, tokenizer=tokenizer, dtype=storage_dtype(dtype))
     return report
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``calibrate`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("calibrate", help="fit a checkpoint's temperature and multi-label "
+                              "offset on labelled data (e.g. train_pool)")
+    p.add_argument("model", help="GliZNet checkpoint (directory or Hub id)")
+    p.add_argument("output", help="folder for the calibrated checkpoint")
+    p.add_argument("--data", required=True, help="folder with manifest.json and *.jsonl")
+    p.add_argument("--datasets", default=None, help="comma-separated subset")
+    p.add_argument("--exclude", default=None, help="comma-separated datasets to leave out")
+    p.add_argument("--limit", type=int, default=300, help="rows sampled per dataset (0: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    add_dtype_option(p)
+    p.add_argument("--no-progress", action="store_true")
+    add_overwrite_option(p)
+    add_gpu_id_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``calibrate`` from parsed arguments and print its report."""
+    report = calibrate(args.model, args.data, args.output,
+                       datasets=comma_list(args.datasets, "--datasets"),
+                       exclude=comma_list(args.exclude, "--exclude") or (), limit=args.limit,
+                       seed=args.seed, batch_size=args.batch_size, dtype=args.dtype,
+                       progress=not args.no_progress, overwrite=args.overwrite,
+                       gpu_id=args.gpu_id)
+    print(json.dumps(report, indent=2))
+    print(f"Saved the calibrated checkpoint to {args.output}")

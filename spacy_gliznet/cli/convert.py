@@ -8,6 +8,8 @@ manifest's own ``splits`` (train/dev/test files) are read when a dataset has the
 import argparse
 
 from ..corpus.readers import jsonl_to_docbin, write_split
+from ..errors import GliZNetInputError
+from ._common import UsageError, add_overwrite_option, comma_list
 
 ALL_LABELS = 1_000_000  # --negative-samples all: every label of the dataset
 
@@ -26,7 +28,7 @@ def convert(input_dir: str, output: str, *, to: str = "spacy", lang: str = "en",
                            datasets=datasets, exclude=exclude,
                            max_rows_per_dataset=max_rows_per_dataset, seed=seed,
                            overwrite=overwrite)
-    raise ValueError(f"--to must be 'spacy' or 'jsonl', got {to!r}")
+    raise GliZNetInputError(f"--to must be 'spacy' or 'jsonl', got {to!r}")
 
 
 def _negatives(value: str) -> int:
@@ -41,8 +43,9 @@ def _negatives(value: str) -> int:
     return n
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``convert`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser(
         "convert", help="JSONL + manifest folder to .spacy (or one split of it to jsonl)",
         description="Convert a folder of JSONL files with a manifest.json (the layout of "
                     "../shared/data) to a .spacy DocBin for spacy train (doc.cats: 1.0 for gold "
@@ -74,30 +77,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(0: all)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the row sample and the negative draw")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace OUTPUT if it exists (the whole folder with --to jsonl: the "
+    add_overwrite_option(p, help="replace OUTPUT if it exists (the whole folder with --to jsonl: the "
                         "entries of an existing manifest there are not kept); written atomically")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run ``convert`` from parsed arguments."""
     if args.to == "jsonl":
         given = [flag for flag, value in (("--lang", args.lang),
                                           ("--negative-samples", args.negative_samples))
                  if value is not None]
         if given:
-            raise SystemExit(f"{', '.join(given)}: only for --to spacy (--to jsonl copies rows "
+            raise UsageError(f"{', '.join(given)}: only for --to spacy (--to jsonl copies rows "
                              f"as they are)")
     if args.max_rows_per_dataset < 0:
-        raise SystemExit("--max-rows-per-dataset must be >= 0")
+        raise UsageError("--max-rows-per-dataset must be >= 0")
     n = convert(args.input_dir, args.output, to=args.to, lang=args.lang or "en",
-                datasets=_csv(args.datasets), exclude=_csv(args.exclude) or (),
+                datasets=comma_list(args.datasets, "--datasets"),
+                exclude=comma_list(args.exclude, "--exclude") or (),
                 negative_samples=5 if args.negative_samples is None else args.negative_samples,
                 split=args.split, holdout_fraction=args.holdout_fraction,
                 max_rows_per_dataset=args.max_rows_per_dataset, seed=args.seed,
                 overwrite=args.overwrite)
     print(f"Wrote {n} rows to {args.output}")
-
-
-def _csv(value):
-    return [v for v in value.split(",") if v] if value else None

@@ -1,33 +1,13 @@
 """``python -m spacy_gliznet export``: the GliZNet checkpoint inside a trained
 spaCy pipeline, saved as a Hugging Face style directory (float16 by default)."""
 
+import argparse
 from pathlib import Path
 from typing import Optional, Union
 
-import spacy
-import torch
-
 from ..atomic import atomic_folder, check_output
 from ..errors import GliZNetInputError
-from ..model.checkpoints import GliZNetForSequenceClassification
-from ..pipeline.layer import ensure_loaded
-
-STORAGE_DTYPES = {"float16": torch.float16, "float32": None}
-
-
-def storage_dtype(name: str) -> Optional[torch.dtype]:
-    """The torch dtype that ``save_pretrained`` stores weights in, for a name
-    of ``STORAGE_DTYPES`` (None: as they are, float32)."""
-    if name not in STORAGE_DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {name!r}")
-    return STORAGE_DTYPES[name]
-
-
-def pipeline_model(pipeline: Union[str, Path],
-                   component: str = "gliznet_textcat") -> GliZNetForSequenceClassification:
-    """The GliZNet torch model held by ``component`` of a saved spaCy pipeline."""
-    nlp = spacy.load(pipeline)
-    return ensure_loaded(nlp.get_pipe(component).model)
+from ._common import add_dtype_option, add_overwrite_option, pipeline_model, storage_dtype
 
 
 def export_model(pipeline: Union[str, Path], output: Union[str, Path], *,
@@ -52,3 +32,24 @@ def export_model(pipeline: Union[str, Path], output: Union[str, Path], *,
     with atomic_folder(output, overwrite) as tmp:
         module.save_pretrained(tmp, dtype=storage_dtype(dtype))
     return Path(output)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``export`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("export", help="save the GliZNet checkpoint of a trained pipeline")
+    p.add_argument("pipeline")
+    p.add_argument("output")
+    p.add_argument("--component", default="gliznet_textcat")
+    add_dtype_option(p)
+    p.add_argument("--max-length", type=int, default=None,
+                   help="max_length stored in the checkpoint (0: the backbone's own)")
+    add_overwrite_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``export`` from parsed arguments and print where and how large."""
+    out = export_model(args.pipeline, args.output, component=args.component, dtype=args.dtype,
+                       max_length=args.max_length, overwrite=args.overwrite)
+    size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    print(f"Saved {out} ({size / 1e6:.1f} MB)")

@@ -19,6 +19,7 @@ thresholds=...)``). Gold labels a dev doc does not list count as negatives.
 ``OUTPUT/thresholds.json`` also holds the before/after figures printed.
 """
 
+import argparse
 import json
 import warnings
 from pathlib import Path
@@ -28,10 +29,11 @@ import numpy as np
 
 from ..atomic import atomic_folder, check_output
 from ..corpus.readers import read_docbin
-from ..pipeline.decisions import rule_mask, decision_mask, rule_cutoffs
+from ..errors import GliZNetInputError
+from ..pipeline.decisions import decision_mask, rule_cutoffs, rule_mask
 from ..pipeline.metrics import THRESHOLD_GRID, f1_report, tune_thresholds
 from ..settings import DecisionSettings
-from ..errors import GliZNetInputError
+from ._common import add_gpu_id_option, add_overwrite_option, load_pipeline, use_gpu
 
 SUPPORTED = ("gliznet_textcat", "textcat_multilabel")
 
@@ -157,10 +159,8 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
                     overwrite: bool = False) -> Dict[str, Any]:
     """Tune thresholds of ``pipeline`` on ``dev`` (a .spacy file with gold cats) and save
     the pipeline with them to ``output``; returns the report (also in output/thresholds.json)."""
-    import spacy
-
     check_output(output, inputs=[pipeline, dev], overwrite=overwrite)
-    nlp = spacy.load(pipeline)
+    nlp = load_pipeline(pipeline, component=None)
     name, factory = pick_component(nlp, component)
     pipe = nlp.get_pipe(name)
     if factory == "gliznet_textcat" and not pipe.multi_label:
@@ -194,10 +194,10 @@ def find_thresholds(pipeline: Union[str, Path], dev: Union[str, Path], output: U
     return report
 
 
-def add_parser(sub) -> None:
-    """The ``find-thresholds`` subcommand of ``python -m spacy_gliznet``."""
-    p = sub.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, saved "
-                       "with the pipeline (gliznet_textcat or textcat_multilabel)")
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``find-thresholds`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("find-thresholds", help="per-label thresholds tuned on dev data, "
+                              "saved with the pipeline (gliznet_textcat or textcat_multilabel)")
     p.add_argument("pipeline", help="trained or zero-shot spaCy pipeline directory")
     p.add_argument("dev", help=".spacy file whose docs carry gold cats")
     p.add_argument("output", help="folder for the pipeline with the thresholds")
@@ -207,11 +207,14 @@ def add_parser(sub) -> None:
                    help="dev positives a label needs for its own threshold (else the global one)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace OUTPUT if it is a non-empty folder (atomically)")
+    add_overwrite_option(p)
+    add_gpu_id_option(p)
+    p.set_defaults(run=run)
 
 
-def run(args) -> None:
+def run(args: argparse.Namespace) -> None:
+    """Run ``find-thresholds`` from parsed arguments and print the before/after table."""
+    use_gpu(args.gpu_id)
     report = find_thresholds(args.pipeline, args.dev, args.output, component=args.component,
                              min_positives=args.min_positives, batch_size=args.batch_size,
                              progress=not args.no_progress, overwrite=args.overwrite)

@@ -19,9 +19,10 @@ from typing import Mapping, Optional
 from thinc.api import Config
 
 from ..atomic import check_output, write_text
-from ..corpus.readers import parse_labels_option
+from ..errors import GliZNetInputError
 from ..labels import LabelsArg, label_pairs
 from ..model.config import HEAD_SETTINGS
+from ._common import read_labels_option
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "gliznet_textcat.cfg"
 CPU = {"max_steps": 2000, "eval_frequency": 100, "batch_size": 32, "mixed_precision": "false"}
@@ -60,7 +61,7 @@ def make_config(labels: LabelsArg = (), *, multi_label: bool = False, gpu: bool 
     device = GPU if gpu else CPU
     steps = int(max_steps if max_steps is not None else device["max_steps"])
     if steps <= 0:
-        raise ValueError(f"--max-steps must be > 0, got {steps}")
+        raise GliZNetInputError(f"--max-steps must be > 0, got {steps}")
     text = SHIPPED.read_text(encoding="utf8")
     text = text[text.index("[paths]"):]  # the shipped file's own header does not apply
     text = set_option(text, "paths", "model", "null" if model is None else _config_value(model))
@@ -100,8 +101,9 @@ def make_config(labels: LabelsArg = (), *, multi_label: bool = False, gpu: bool 
     return text
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``init-config`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser(
         "init-config", help="write a complete, commented spacy train config for gliznet_textcat",
         description="Write a spacy train config for gliznet_textcat: Adam 3e-5 with warmup over a "
                     "tenth of max_steps, progress bar, macro-F in the scores table, the label "
@@ -130,10 +132,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def parse_labels(value: Optional[str]) -> LabelsArg:
     """``--labels`` (see ``readers.parse_labels_option``); none: ``[]``."""
-    return parse_labels_option(value) or []
+    return read_labels_option(value) or []
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run ``init-config`` from parsed arguments: write (or print) the config."""
     if args.output != "-":
         check_output(args.output, overwrite=args.overwrite, folder=False)
     text = make_config(parse_labels(args.labels), multi_label=args.multi_label, gpu=args.gpu,

@@ -8,6 +8,7 @@ new ``[LAB]`` row makes each label read like ``[CLS] label``, i.e. close to the
 backbone's own sentence embedding of the label.
 """
 
+import argparse
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -15,6 +16,7 @@ import torch
 
 from ..atomic import atomic_folder, check_output
 from ..model.checkpoints import GliZNetForSequenceClassification
+from ._common import add_overwrite_option
 
 
 def init_model(
@@ -29,6 +31,17 @@ def init_model(
     overwrite: bool = False,
     **overrides: Any,
 ) -> Path:
+    """Save a GliZNet start checkpoint of ``backbone`` to ``output`` (see the module
+    docstring).
+
+    backbone: a bare encoder (directory or Hub id).
+    label_attention: "isolated" (texts and labels encoded apart), "text" or "full".
+    lab_from_cls: start the new ``[LAB]`` token's embedding from ``[CLS]``'s.
+    logit_scale_init: the starting log-temperature of the scores.
+    max_length: the most tokens per sequence (None: the backbone's own).
+    dropout: dropout rate of the heads.
+    overrides: other ``GliZNetConfig`` fields.
+    """
     check_output(output, inputs=[backbone], overwrite=overwrite)
     settings = dict(
         label_attention=label_attention, text_pooling="mean", label_pooling="mean",
@@ -44,3 +57,25 @@ def init_model(
     with atomic_folder(output, overwrite) as tmp:
         model.save_pretrained(tmp, tokenizer=tok)
     return Path(output)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``init-model`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("init-model", help="a GliZNet start checkpoint from a bare backbone")
+    p.add_argument("backbone")
+    p.add_argument("output")
+    p.add_argument("--label-attention", default="isolated", choices=["full", "isolated", "text"])
+    p.add_argument("--logit-scale-init", type=float, default=2.0)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--no-lab-from-cls", action="store_true")
+    add_overwrite_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``init-model`` from parsed arguments."""
+    out = init_model(args.backbone, args.output, label_attention=args.label_attention,
+                     lab_from_cls=not args.no_lab_from_cls,
+                     logit_scale_init=args.logit_scale_init, max_length=args.max_length,
+                     overwrite=args.overwrite)
+    print(f"Saved a start checkpoint to {out}")

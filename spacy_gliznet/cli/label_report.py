@@ -11,8 +11,9 @@ from typing import Dict, List, Optional
 
 from ..corpus.label_report import LabelReport, label_report
 from ..atomic import check_output, write_text
-from ..corpus.readers import MANIFEST, load_datasets, parse_labels_option, read_docbin
+from ..corpus.readers import MANIFEST, load_datasets, read_docbin
 from ..errors import GliZNetInputError
+from ._common import add_overwrite_option, load_pipeline, read_labels_option
 
 
 def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all",
@@ -35,12 +36,13 @@ def report_path(path: str, labels: Optional[List[str]] = None, split: str = "all
         if not docs:
             raise GliZNetInputError(f"{str(path)!r} holds no docs: there is nothing to report on")
         return {p.name: label_report(docs, labels)}
-    raise SystemExit(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
+    raise GliZNetInputError(f"{path}: expected a .spacy file or a folder with {MANIFEST}")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("label-report", help="label counts of training data (positives per label, "
-                       "labels never positive, docs without a positive label)")
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``label-report`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("label-report", help="label counts of training data (positives per "
+                              "label, labels never positive, docs without a positive label)")
     p.add_argument("data", help="a .spacy file (doc.cats: >= 0.5 positive) or a folder with "
                                 "manifest.json and JSONL files")
     p.add_argument("--labels", default=None,
@@ -53,23 +55,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-fraction", type=float, default=0.0,
                    help="manifest folders without their own splits: the dev share for --split")
     p.add_argument("--json", default=None, help="also write the counts to this JSON file")
-    p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
+    add_overwrite_option(p, help="replace the --json file if it exists")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run ``label-report`` from parsed arguments and print the counts."""
     if args.json:
         check_output(args.json, inputs=[args.data, args.pipeline], overwrite=args.overwrite,
                      folder=False, what="--json")
-    given = parse_labels_option(args.labels)
+    given = read_labels_option(args.labels)
     labels = list(given) if given else None
     if args.pipeline:
-        import spacy
-
-        nlp = spacy.load(args.pipeline)
+        nlp = load_pipeline(args.pipeline, component=None)
         pipes = [pipe for _, pipe in nlp.pipeline if hasattr(pipe, "labels")]
         if not pipes:
-            raise SystemExit(f"{args.pipeline} has no component with labels")
+            raise GliZNetInputError(f"{args.pipeline} has no component with labels")
         labels = list(pipes[-1].labels)
     reports = report_path(args.data, labels, args.split, args.holdout_fraction)
     for name, report in reports.items():

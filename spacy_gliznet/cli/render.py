@@ -6,33 +6,33 @@ import argparse
 from pathlib import Path
 
 from ..atomic import check_output, write_text
-from ..corpus.readers import parse_labels_option, read_unlabeled
+from ..corpus.readers import read_unlabeled
 from ..errors import GliZNetInputError
-from ..settings import DECIDED_SPANS_KEY
 from ..pipeline.visualize import render_html
-
-
-def load_pipeline(name: str, labels):
-    import spacy
-
-    if name == "default":
-        if not labels:
-            raise SystemExit("render default: give --labels (the bundled model has none)")
-        nlp = spacy.blank("en")
-        nlp.add_pipe("gliznet_textcat", config={"labels": labels})
-        return nlp
-    return spacy.load(name)
+from ..settings import DECIDED_SPANS_KEY
+from ._common import (DEFAULT_PIPELINE, add_gpu_id_option, add_overwrite_option, load_pipeline,
+                      read_labels_option, use_gpu)
 
 
 def render(pipeline: str, input_path: str, output: str, *, labels=None,
            span_source: str = "sents", component: str = "gliznet_textcat", limit: int = 50,
            overwrite: bool = False) -> int:
+    """Write the HTML page of the first ``limit`` docs of ``input_path`` (0: all) to
+    ``output``; returns the number of docs.
+
+    pipeline: a saved pipeline, or "default" (the bundled model; needs ``labels``).
+    labels: the labels to score (default: the pipe's).
+    span_source: "sents" (a sentencizer is added when the pipeline sets no sentences) or
+        "spans" (``doc.spans[spans_key]``).
+    component: the ``gliznet_textcat`` pipe's name.
+    overwrite: replace an existing ``output`` (it is written atomically either way).
+    """
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise GliZNetInputError(f"--limit must be a whole number >= 0 (0: every doc), got {limit!r}")
+    if pipeline == DEFAULT_PIPELINE and not labels:
+        raise GliZNetInputError("render default: give --labels (the bundled model has none)")
     check_output(output, inputs=[pipeline, input_path], overwrite=overwrite, folder=False)
-    nlp = load_pipeline(pipeline, labels)
-    if component not in nlp.pipe_names:
-        raise SystemExit(f"{pipeline} has no {component!r} component (it has {nlp.pipe_names})")
+    nlp = load_pipeline(pipeline, component, labels=labels)
     sets_sents = any({"token.is_sent_start", "doc.sents"} & set(nlp.get_pipe_meta(n).assigns or [])
                      for n in nlp.pipe_names)
     if span_source == "sents" and not sets_sents:
@@ -51,8 +51,9 @@ def render(pipeline: str, input_path: str, output: str, *, labels=None,
     return len(docs)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="HTML page: doc.cats as bars, sentence labels highlighted")
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``render`` (its options and its runner) with ``python -m spacy_gliznet``."""
+    p = subparsers.add_parser("render", help="HTML page: doc.cats as bars, sentence labels highlighted")
     p.add_argument("pipeline", help="a saved pipeline, or 'default' (the bundled model; needs --labels)")
     p.add_argument("input", help="texts: .jsonl (a 'text' field), .txt (one per line) or .spacy")
     p.add_argument("output", help="the HTML file to write")
@@ -63,12 +64,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "pipeline sets none) or doc.spans[spans_key]")
     p.add_argument("--component", default="gliznet_textcat", help="the component's name")
     p.add_argument("--limit", type=int, default=50, help="at most this many docs (0: all)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    add_overwrite_option(p, help="replace OUTPUT if it exists")
+    add_gpu_id_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    labels = parse_labels_option(args.labels)
+    """Run ``render`` from parsed arguments."""
+    use_gpu(args.gpu_id)
+    labels = read_labels_option(args.labels)
     n = render(args.pipeline, args.input, args.output, labels=labels,
                span_source=args.span_source, component=args.component, limit=args.limit,
                overwrite=args.overwrite)

@@ -30,7 +30,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 from ..atomic import atomic_file, atomic_folder, check_output
-from ..errors import GliZNetInputError
+from ..errors import GliZNetDataError, GliZNetInputError
 from ..labels import label_config, label_pairs, label_specs, training_labels
 from ..settings import validate_bool, validate_int
 
@@ -55,7 +55,7 @@ class Dataset:
 
 def _text_lines(path: Path) -> Iterator[Tuple[int, str]]:
     """(line number, line) of a UTF-8 text file (a byte-order mark is skipped); a line
-    that is not UTF-8 raises GliZNetInputError naming the file, the line and the byte."""
+    that is not UTF-8 raises GliZNetDataError naming the file, the line and the byte."""
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -63,59 +63,59 @@ def _text_lines(path: Path) -> Iterator[Tuple[int, str]]:
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise GliZNetInputError(
+                raise GliZNetDataError(
                     f"{str(path)!r} line {number}: not UTF-8 text (byte {raw[err.start]:#04x} "
                     f"at column {err.start + 1}); convert the file to UTF-8") from None
 
 
 def read_jsonl(path: Union[str, Path]) -> Iterator[Tuple[int, Any]]:
     """(line number, object) of each non-blank line of a JSONL file (UTF-8, a byte-order
-    mark accepted); a line that is not JSON raises GliZNetInputError naming the file
+    mark accepted); a line that is not JSON raises GliZNetDataError naming the file
     and the line."""
     path = Path(path)
     if not path.is_file():
-        raise GliZNetInputError(f"No such file: {str(path)!r}")
+        raise GliZNetDataError(f"No such file: {str(path)!r}")
     for number, line in _text_lines(path):
         if not line.strip():
             continue
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as err:
-            raise GliZNetInputError(f"{str(path)!r} line {number}: invalid JSON ({err.msg} at "
-                                    f"column {err.colno})") from None
+            raise GliZNetDataError(f"{str(path)!r} line {number}: invalid JSON ({err.msg} at "
+                                   f"column {err.colno})") from None
 
 
 def read_manifest(path: Union[str, Path]) -> Dict[str, Dict]:
     path = Path(path)
     manifest = path / MANIFEST
     if not manifest.is_file():
-        raise ValueError(f"{str(path)!r} has no {MANIFEST}")
+        raise GliZNetDataError(f"{str(path)!r} has no {MANIFEST}")
     text = "".join(line for _, line in _text_lines(manifest))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise GliZNetInputError(f"{str(manifest)!r} line {err.lineno}: invalid JSON ({err.msg} "
-                                f"at column {err.colno})") from None
+        raise GliZNetDataError(f"{str(manifest)!r} line {err.lineno}: invalid JSON ({err.msg} "
+                               f"at column {err.colno})") from None
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{str(manifest)!r} must map dataset names to their entries")
+        raise GliZNetDataError(f"{str(manifest)!r} must map dataset names to their entries")
     for name, entry in data.items():
         if not isinstance(entry, dict):
-            raise GliZNetInputError(f"{str(manifest)!r}: the entry of dataset {name!r} must be "
-                                    f"an object, got {type(entry).__name__}")
+            raise GliZNetDataError(f"{str(manifest)!r}: the entry of dataset {name!r} must be "
+                                   f"an object, got {type(entry).__name__}")
         for key in ("file", "labels"):
             if key not in entry:
-                raise ValueError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
+                raise GliZNetDataError(f"{str(manifest)!r}: dataset {name!r} has no {key!r}")
         where = f"{str(manifest)!r}: dataset {name!r}"
         if not name or name in (".", "..") or any(c in name for c in "/\\"):
-            raise GliZNetInputError(f"{where}: a dataset name is a file name (write_split "
-                                    f"writes NAME.jsonl), without path separators")
+            raise GliZNetDataError(f"{where}: a dataset name is a file name (write_split "
+                                   f"writes NAME.jsonl), without path separators")
         labels = entry["labels"]
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise GliZNetInputError(f"{where}: 'labels' must be a list of strings, got "
-                                    f"{type(labels).__name__} {str(labels)[:60]!r}")
+            raise GliZNetDataError(f"{where}: 'labels' must be a list of strings, got "
+                                   f"{type(labels).__name__} {str(labels)[:60]!r}")
         if entry.get("task", "single_label") not in TASKS:
-            raise GliZNetInputError(f"{where}: 'task' must be one of {list(TASKS)}, got "
-                                    f"{entry.get('task')!r}")
+            raise GliZNetDataError(f"{where}: 'task' must be one of {list(TASKS)}, got "
+                                   f"{entry.get('task')!r}")
     return data
 
 
@@ -139,7 +139,7 @@ def load_datasets(
     refuses ``holdout_fraction``); another is split by text hash (``in_holdout``).
     ``"all"`` reads the entry's ``file``."""
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise GliZNetInputError(f"split must be one of {SPLITS}, got {split!r}")
     if isinstance(holdout_fraction, bool) or not isinstance(holdout_fraction, (int, float)) \
             or not 0.0 <= holdout_fraction < 1.0:
         raise GliZNetInputError(f"holdout_fraction must be a number in [0, 1), got "
@@ -152,7 +152,7 @@ def load_datasets(
     names = list(manifest) if datasets is None else list(datasets)
     unknown = [n for n in names if n not in manifest]
     if unknown:
-        raise ValueError(f"Datasets not in {str(path / MANIFEST)!r}: {unknown}")
+        raise GliZNetInputError(f"Datasets not in {str(path / MANIFEST)!r}: {unknown}")
     out = []
     for name in names:
         if name in exclude:
@@ -168,10 +168,10 @@ def load_datasets(
             text = row.get("text") if isinstance(row, dict) else None
             gold = row.get("labels") if isinstance(row, dict) else None
             if not isinstance(text, str) or not text.strip() or not isinstance(gold, list):
-                raise ValueError(f"{where}: expected {{'text': str, 'labels': list}}")
+                raise GliZNetDataError(f"{where}: expected {{'text': str, 'labels': list}}")
             bad = [g for g in gold + list(row.get("not_labels", [])) if g not in known]
             if bad:
-                raise ValueError(f"{where}: labels not in the manifest's label set: {bad}")
+                raise GliZNetDataError(f"{where}: labels not in the manifest's label set: {bad}")
             if not own and split != "all" and in_holdout(text, holdout_fraction) != (split == "dev"):
                 continue
             rows.append(row)
@@ -186,18 +186,18 @@ def _own_split_file(name: str, entry: Dict, split: str, holdout_fraction: float)
         return None
     if splits:
         if holdout_fraction:
-            raise ValueError(f"dataset {name!r} has its own splits in the manifest "
-                             f"({sorted(splits)}); drop holdout_fraction")
+            raise GliZNetInputError(f"dataset {name!r} has its own splits in the manifest "
+                                    f"({sorted(splits)}); drop holdout_fraction")
         if split not in splits:
-            raise ValueError(f"dataset {name!r} has no {split!r} split in the manifest, only "
-                             f"{sorted(splits)}")
+            raise GliZNetInputError(f"dataset {name!r} has no {split!r} split in the manifest, "
+                                    f"only {sorted(splits)}")
         return splits[split]
     if split == "test":
-        raise ValueError(f"split 'test' needs the manifest's own splits, and dataset {name!r} "
-                         f"has none")
+        raise GliZNetInputError(f"split 'test' needs the manifest's own splits, and dataset "
+                                f"{name!r} has none")
     if not 0 < holdout_fraction < 1:
-        raise ValueError(f"split 'train'/'dev' of dataset {name!r}, which has no splits in the "
-                         f"manifest, needs 0 < holdout_fraction < 1")
+        raise GliZNetInputError(f"split 'train'/'dev' of dataset {name!r}, which has no splits "
+                                f"in the manifest, needs 0 < holdout_fraction < 1")
     return None
 
 
@@ -328,6 +328,8 @@ def jsonl_to_docbin(
     in ``path``; an existing file only with ``overwrite``) and written atomically."""
     import spacy
 
+    if negative_samples < 0:
+        raise GliZNetInputError(f"negative_samples must be >= 0, got {negative_samples}")
     check_output(output, inputs=[path], overwrite=overwrite, folder=False)
     nlp = spacy.blank(lang)
     rng = random.Random(seed)
@@ -352,7 +354,7 @@ def jsonl_to_docbin(
 def sample_rows(rows: List[Dict], max_rows: int, rng: random.Random) -> List[Dict]:
     """At most ``max_rows`` of ``rows`` (0: all): a seeded sample, in file order."""
     if max_rows < 0:
-        raise ValueError(f"max_rows_per_dataset must be >= 0, got {max_rows}")
+        raise GliZNetInputError(f"max_rows_per_dataset must be >= 0, got {max_rows}")
     if max_rows and len(rows) > max_rows:
         return [rows[i] for i in sorted(rng.sample(range(len(rows)), max_rows))]
     return rows
@@ -406,12 +408,12 @@ def read_docbin(path: Union[str, Path], vocab: Any) -> List[Doc]:
     GliZNetInputError naming it (msgpack and zlib errors name nothing)."""
     path = Path(path)
     if not path.is_file():
-        raise GliZNetInputError(f"No such .spacy file: {str(path)!r}")
+        raise GliZNetDataError(f"No such .spacy file: {str(path)!r}")
     try:
         return list(DocBin().from_disk(path).get_docs(vocab))
     except Exception as err:
-        raise GliZNetInputError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
-                                f"{type(err).__name__}: {err}") from None
+        raise GliZNetDataError(f"{str(path)!r} is not a readable .spacy (DocBin) file: "
+                               f"{type(err).__name__}: {err}") from None
 
 
 def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
@@ -420,7 +422,7 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
     per line; blank lines are not docs) or a ``.spacy`` DocBin."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"No such corpus file: {str(path)!r}")
+        raise GliZNetDataError(f"No such corpus file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".spacy":
         return read_docbin(path, nlp.vocab)
@@ -431,12 +433,12 @@ def read_unlabeled(path: Union[str, Path], nlp: Language) -> List[Doc]:
         for i, row in read_jsonl(path):
             text = row.get("text") if isinstance(row, dict) else None
             if not isinstance(text, str):
-                raise ValueError(f"{str(path)!r} line {i}: expected an object with a 'text' "
-                                 f"string, got {str(row)[:80]!r}")
+                raise GliZNetDataError(f"{str(path)!r} line {i}: expected an object with a 'text' "
+                                       f"string, got {str(row)[:80]!r}")
             docs.append(nlp.make_doc(text))
         return docs
-    raise ValueError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
-                     f"got {suffix or 'no extension'!r}")
+    raise GliZNetDataError(f"{str(path)!r}: an unlabeled corpus is {', '.join(UNLABELED_FORMATS)}; "
+                           f"got {suffix or 'no extension'!r}")
 
 
 def read_examples_file(path: Union[str, Path]) -> List[Dict[str, Any]]:
@@ -521,26 +523,26 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, Any]]
     - any other file: plain UTF-8 text, one label per line (leading and trailing
       whitespace removed; blank lines skipped).
 
-    Raises GliZNetInputError, naming the file (and the line), for a missing file,
+    Raises GliZNetDataError, naming the file (and the line), for a missing file,
     bad JSON, another JSON type, and empty, duplicate or invalid labels or examples.
     """
     path = Path(path)
     where = f"labels file {str(path)!r}"
     if not path.is_file():
-        raise GliZNetInputError(f"{where} does not exist (relative paths start at {Path.cwd()})")
+        raise GliZNetDataError(f"{where} does not exist (relative paths start at {Path.cwd()})")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise GliZNetInputError(f"{where} is not UTF-8 text: {err}") from None
+        raise GliZNetDataError(f"{where} is not UTF-8 text: {err}") from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise GliZNetInputError(f"{where} is not valid JSON: {err}") from None
+            raise GliZNetDataError(f"{where} is not valid JSON: {err}") from None
         if not isinstance(data, (list, dict)):
-            raise GliZNetInputError(
-                f"{where} must hold a JSON list of labels or a {{label: description}} object, "
-                f"not a {type(data).__name__}")
+            raise GliZNetDataError(
+                                   f"{where} must hold a JSON list of labels or a {{label: description}} object, "
+                                   f"not a {type(data).__name__}")
         labels = data
     elif path.suffix.lower() == ".jsonl":
         labels = read_labels_jsonl(text, where)
@@ -552,12 +554,12 @@ def read_labels_file(path: Union[str, Path]) -> Union[List[str], Dict[str, Any]]
             if not label:
                 continue
             if label in seen:
-                raise GliZNetInputError(
-                    f"{where}: line {number} repeats the label {label!r} of line {seen[label]}")
+                raise GliZNetDataError(
+                                       f"{where}: line {number} repeats the label {label!r} of line {seen[label]}")
             seen[label] = number
             labels.append(label)
     if not labels:
-        raise GliZNetInputError(f"{where} holds no labels")
+        raise GliZNetDataError(f"{where} holds no labels")
     pairs, examples = label_specs(labels, where)
     if not isinstance(labels, dict):
         return [k for k, _ in pairs]
@@ -586,8 +588,10 @@ def parse_labels_option(value: Optional[str]) -> Optional[Union[List[str], Dict[
         if not isinstance(labels, dict):
             return [k for k, _ in pairs]
         return label_config(pairs, examples) if examples else dict(pairs)
-    return [k for k, _ in label_pairs([v.strip() for v in value.split(",") if v.strip()],
-                                      "--labels")]
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise GliZNetInputError(f"--labels: no names in {value!r} (give them comma-separated)")
+    return [k for k, _ in label_pairs(items, "--labels")]
 
 
 def make_labels_reader(path: str) -> Union[List[str], Dict[str, Any]]:

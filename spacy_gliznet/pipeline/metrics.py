@@ -17,7 +17,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .decisions import cutoffs, predicted_cats
+from .decisions import cutoffs, predicted_cats, rule_mask
 from ..errors import GliZNetInputError
 from ..settings import DECISION_CONFIG_KEYS, DecisionSettings, validate_threshold
 
@@ -31,6 +31,14 @@ def indicator(rows: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
     for i, row in enumerate(rows):
         out[i, list(row)] = True
     return out
+
+
+def indices_at_cut(scores: np.ndarray, multi_label: bool, cut: float) -> List[List[int]]:
+    """Each row's predicted label indices (what :func:`macro_f1` reads) from an (N, K)
+    score matrix: the top label, or (``multi_label``) every label whose score reaches
+    ``cut``. For raw scores such as cosines, with no pipe's decision settings."""
+    mask = rule_mask(np.asarray(scores), multi_label=multi_label, decision_rule="threshold", cut=cut)
+    return [[int(i) for i in np.nonzero(row)[0]] for row in mask]
 
 
 def f1_counts(pred: np.ndarray, gold: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 
 import spacy_gliznet  # noqa: F401
-from spacy_gliznet.cli.benchmark import decide, markdown_table, run_benchmark
+from spacy_gliznet.cli.benchmark import markdown_table, run_benchmark
+from spacy_gliznet.pipeline.metrics import indices_at_cut
 
 from helpers import make_folder
 from helpers import ROOT
 
 
-def test_decide():
+def test_indices_at_cut():
     s = np.array([[0.1, 0.9, 0.6], [0.7, 0.2, 0.1]])
-    assert decide(s, False, 0.5) == [[1], [0]]
-    assert decide(s, True, 0.5) == [[1, 2], [0]]
+    assert indices_at_cut(s, False, 0.5) == [[1], [0]]
+    assert indices_at_cut(s, True, 0.5) == [[1, 2], [0]]
 
 
 def test_run_benchmark_tiny(tmp_path, tiny_gliznet_dir, tiny_bert_dir):

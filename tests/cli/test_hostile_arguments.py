@@ -35,7 +35,7 @@ def test_a_user_mistake_prints_a_message_not_a_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "spacy_gliznet", "convert", str(data), str(data),
                            "--to", "jsonl"], capture_output=True, text=True, env=env, timeout=110)
-    assert done.returncode == 1 and done.stderr.startswith("error: OUTPUT")
+    assert done.returncode == 2 and done.stderr.startswith("error: OUTPUT")
     assert "Traceback" not in done.stderr
 
 

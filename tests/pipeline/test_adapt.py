@@ -17,7 +17,7 @@ from spacy_gliznet.__main__ import main
 from spacy_gliznet.pipeline.adapt import AdaptSettings, label_stats, select_pseudo_labels
 from spacy_gliznet.pipeline.decisions import decision_mask, logits_of
 from spacy_gliznet.settings import DecisionSettings
-from spacy_gliznet.cli.adapt import read_labels_option
+from spacy_gliznet.cli._common import read_labels_option
 from spacy_gliznet.errors import GliZNetInputError
 from spacy_gliznet.pipeline.layer import ensure_loaded
 from spacy_gliznet.corpus.readers import read_unlabeled

@@ -102,8 +102,7 @@ def main() -> None:
     import torch
 
     import spacy_gliznet  # noqa: F401
-    from spacy_gliznet.cli.benchmark import decide
-    from spacy_gliznet.pipeline.metrics import macro_f1
+    from spacy_gliznet.pipeline.metrics import indices_at_cut, macro_f1
     from spacy_gliznet.pipeline.layer import ensure_loaded
 
     torch.set_num_threads(args.threads)
@@ -137,7 +136,7 @@ def main() -> None:
             entry["min_filler_tokens"] = int(min(r["filler_tokens"] for r in rows))
         for policy, settings in policies.items():
             scores, windows, seconds = run(nlp, texts, labels, **settings)
-            entry[policy] = {"macro_f1": round(macro_f1(gold, decide(scores, False, 0.5), len(labels)), 4),
+            entry[policy] = {"macro_f1": round(macro_f1(gold, indices_at_cut(scores, False, 0.5), len(labels)), 4),
                              "docs_per_s": round(len(texts) / seconds, 2),
                              "mean_windows": round(float(np.mean(windows)), 2)}
             if long_set:  # the docs/s summary is over the three long sets
